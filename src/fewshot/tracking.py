@@ -1,0 +1,187 @@
+"""MLflow tracking: one parent run per experiment (or commit), one nested run per stage.
+
+- Store: ``$MLFLOW_TRACKING_URI`` if set, else SQLite at ``<root>/mlflow.db`` with artifacts in
+  ``<root>/mlartifacts``, where root is ``$DVC_ROOT`` (set by DVC to the project root, also for queued
+  experiments that run in a temp copy) or the current directory.
+- Grouping: the parent run is keyed by ``$DVC_EXP_NAME`` (set by ``dvc exp run``) or, for plain
+  ``dvc repro``, by the git commit; stage runs are nested under it and tagged with the stage, the
+  experiment name and the commit.
+- Tracking never fails a stage: any MLflow error becomes one warning and later calls do nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+EXPERIMENT = os.environ.get("FEWSHOT_MLFLOW_EXPERIMENT", "fewshot")
+PARENT_KEY_TAG = "fewshot.parent_key"
+
+
+def project_root() -> Path:
+    return Path(os.environ.get("DVC_ROOT") or os.getcwd()).resolve()
+
+
+def tracking_uri(root: Path | None = None) -> str:
+    if os.environ.get("MLFLOW_TRACKING_URI"):
+        return os.environ["MLFLOW_TRACKING_URI"]
+    return f"sqlite:///{(root or project_root()) / 'mlflow.db'}"
+
+
+def git_commit(root: Path | None = None) -> str:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=root or project_root(), capture_output=True, text=True, timeout=10
+        )
+        return out.stdout.strip() if out.returncode == 0 else ""
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
+def _flatten(params: dict[str, Any], prefix: str = "") -> dict[str, str]:
+    flat: dict[str, str] = {}
+    for key, value in params.items():
+        name = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(value, dict) and value:
+            flat.update(_flatten(value, name))
+        else:
+            flat[name] = str(value)[:6000]
+    return flat
+
+
+class StageRun:
+    """A nested MLflow run for one stage; every method is a no-op after the first tracking error."""
+
+    def __init__(self, stage: str):
+        self.stage = stage
+        self.client = None
+        self.run_id: str | None = None
+        self.parent_id: str | None = None
+        self.failed = False
+
+    def _guard(self, what: str, fn, *args, **kwargs):
+        """Call ``fn`` (a callable, or the name of an MlflowClient method) unless tracking has failed."""
+        if self.failed or (self.client is None and what != "start"):
+            return None
+        try:
+            if isinstance(fn, str):
+                fn = getattr(self.client, fn)
+            return fn(*args, **kwargs)
+        except Exception as err:  # tracking must never fail the stage
+            self.failed = True
+            warnings.warn(f"MLflow tracking disabled for stage '{self.stage}' ({what} failed: {err})", stacklevel=3)
+            return None
+
+    def _start(self, params: dict[str, Any], tags: dict[str, str]) -> None:
+        import mlflow
+        from mlflow.tracking import MlflowClient
+
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+        logging.getLogger("mlflow").setLevel(logging.WARNING)
+        root = project_root()
+        uri = tracking_uri(root)
+        client = MlflowClient(tracking_uri=uri)
+        exp = client.get_experiment_by_name(EXPERIMENT)
+        if exp is None:
+            location = None if os.environ.get("MLFLOW_TRACKING_URI") else (root / "mlartifacts").as_uri()
+            try:
+                exp_id = client.create_experiment(EXPERIMENT, artifact_location=location)
+            except mlflow.exceptions.MlflowException:  # created meanwhile by a parallel stage
+                exp_id = client.get_experiment_by_name(EXPERIMENT).experiment_id
+        else:
+            exp_id = exp.experiment_id
+        commit = git_commit(root)
+        exp_name = os.environ.get("DVC_EXP_NAME", "")
+        key = f"exp:{exp_name}" if exp_name else f"commit:{commit or 'none'}"
+        found = client.search_runs(
+            [exp_id], filter_string=f"tags.`{PARENT_KEY_TAG}` = '{key}'", max_results=1
+        )
+        common = {"dvc.exp_name": exp_name, "git.commit": commit}
+        if found:
+            self.parent_id = found[0].info.run_id
+        else:
+            name = exp_name or f"repro {commit[:7] or 'workspace'}"
+            parent = client.create_run(exp_id, run_name=name, tags={PARENT_KEY_TAG: key, **common})
+            self.parent_id = parent.info.run_id
+        run = client.create_run(
+            exp_id,
+            run_name=self.stage,
+            tags={"mlflow.parentRunId": self.parent_id, "dvc.stage": self.stage, **common, **tags},
+        )
+        self.client, self.run_id = client, run.info.run_id
+        self.log_params(params)
+
+    def log_params(self, params: dict[str, Any]) -> None:
+        from mlflow.entities import Param
+
+        items = [Param(k, v) for k, v in sorted(_flatten(params).items())]
+        for i in range(0, len(items), 100):
+            self._guard("log_params", "log_batch", self.run_id, params=items[i : i + 100])
+
+    def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
+        import time
+
+        from mlflow.entities import Metric
+
+        now = int(time.time() * 1000)
+        items = [Metric(k, float(v), now, step or 0) for k, v in sorted(metrics.items())]
+        for i in range(0, len(items), 500):
+            self._guard("log_metrics", "log_batch", self.run_id, metrics=items[i : i + 500])
+
+    def log_parent_metrics(self, metrics: dict[str, float]) -> None:
+        """Metrics on the experiment's parent run too (e.g. ``student.accuracy``), to compare models there."""
+        import time
+
+        from mlflow.entities import Metric
+
+        now = int(time.time() * 1000)
+        items = [Metric(k, float(v), now, 0) for k, v in sorted(metrics.items())]
+        for i in range(0, len(items), 500):
+            self._guard("log_parent_metrics", "log_batch", self.parent_id, metrics=items[i : i + 500])
+
+    def log_series(self, name: str, points: list[tuple[int, float]]) -> None:
+        """A curve (e.g. the loss per step) as one metric with steps."""
+        import time
+
+        from mlflow.entities import Metric
+
+        now = int(time.time() * 1000)
+        items = [Metric(name, float(v), now, int(s)) for s, v in points]
+        for i in range(0, len(items), 500):
+            self._guard("log_series", "log_batch", self.run_id, metrics=items[i : i + 500])
+
+    def log_artifact(self, path: str | Path, artifact_path: str | None = None) -> None:
+        path = Path(path)
+        fn = "log_artifacts" if path.is_dir() else "log_artifact"
+        self._guard("log_artifact", fn, self.run_id, str(path), artifact_path)
+
+    def log_figure(self, figure, artifact_file: str) -> None:
+        self._guard("log_figure", "log_figure", self.run_id, figure, artifact_file)
+
+    def set_tags(self, tags: dict[str, str]) -> None:
+        for k, v in tags.items():
+            self._guard("set_tag", "set_tag", self.run_id, k, v)
+
+    def _end(self, status: str) -> None:
+        """Close the stage run, and mark the parent with the latest stage's status and end time."""
+        self._guard("end", "set_terminated", self.run_id, status)
+        self._guard("end", "set_terminated", self.parent_id, status)
+
+
+@contextmanager
+def stage_run(stage: str, params: dict[str, Any] | None = None, tags: dict[str, str] | None = None) -> Iterator[StageRun]:
+    """Track one stage: ``with stage_run("fit_head", params) as run: ...; run.log_metrics(...)``."""
+    run = StageRun(stage)
+    run._guard("start", run._start, params or {}, tags or {})
+    try:
+        yield run
+    except BaseException:
+        run._end("FAILED")
+        raise
+    run._end("FINISHED")

@@ -1,0 +1,46 @@
+"""train_body: fine-tune the Sentence-Transformers body contrastively on the pairs.
+
+usage: python stages/train_body.py PAIRS_PARQUET OUT_DIR LOSS_CSV
+"""
+
+import sys
+
+import pandas as pd
+
+from fewshot import body, tracking
+from fewshot.config import load_params
+from fewshot.errors import run_main
+from fewshot.io import atomic_dir, write_csv
+
+
+def main() -> None:
+    pairs_path, out_dir, loss_csv = sys.argv[1:4]
+    params = load_params()
+    cfg = params.train
+    pairs = pd.read_parquet(pairs_path)
+    model = body.load_body(cfg.model, field="train.model", max_length=cfg.max_length)
+
+    with tracking.stage_run("train_body", {"seed": params.seed, "train": cfg.model_dump()}) as run:
+        result = body.train_body(
+            model,
+            pairs,
+            num_epochs=cfg.num_epochs,
+            batch_size=cfg.batch_size,
+            body_learning_rate=cfg.body_learning_rate,
+            warmup_proportion=cfg.warmup_proportion,
+            max_steps=cfg.max_steps,
+            loss=cfg.loss,
+            margin=cfg.margin,
+            seed=params.seed,
+            on_log=lambda step, loss: run.log_metrics({"loss": loss}, step=step),
+        )
+        info = {"base_model": cfg.model, "train": cfg.model_dump(), "seed": params.seed, "n_pairs": len(pairs)}
+        with atomic_dir(out_dir) as tmp:
+            body.save_body(model, tmp, info=info)
+        write_csv(pd.DataFrame(result.losses, columns=["step", "loss"]), loss_csv)
+        run.log_metrics({"train_seconds": result.seconds, "steps": result.steps, "params": body.count_params(model)})
+    print(f"train_body: {result.steps} steps in {result.seconds:.1f} s -> {out_dir}")
+
+
+if __name__ == "__main__":
+    run_main(main)

@@ -1,0 +1,37 @@
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+from tiny import build_tiny_body, make_texts, write_tiny_dataset  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def tiny_body_dir(tmp_path_factory) -> Path:
+    return build_tiny_body(tmp_path_factory.mktemp("tiny"))
+
+
+@pytest.fixture()
+def tiny_body(tiny_body_dir):
+    from fewshot.body import load_body
+
+    return load_body(str(tiny_body_dir))
+
+
+@pytest.fixture()
+def texts():
+    return make_texts(8, seed=3)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_mlflow(tmp_path, monkeypatch):
+    """Each test tracks into its own SQLite store, never the project's."""
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    monkeypatch.delenv("DVC_EXP_NAME", raising=False)

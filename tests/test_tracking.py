@@ -1,0 +1,47 @@
+import warnings
+
+from mlflow.tracking import MlflowClient
+
+from fewshot import tracking
+
+
+def test_stage_runs_nest_under_one_parent_per_experiment(tmp_path, monkeypatch):
+    uri = f"sqlite:///{tmp_path / 'store.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    monkeypatch.setenv("DVC_EXP_NAME", "bushy-tern")
+    with tracking.stage_run("pairs", {"seed": 1, "pairs": {"sampling_strategy": "unique"}}) as run:
+        run.log_metrics({"n_pairs": 10})
+        run.log_series("loss", [(1, 0.5), (2, 0.25)])
+    with tracking.stage_run("train_body", {"train": {"num_epochs": 3}}) as run2:
+        pass
+    assert run.parent_id == run2.parent_id
+    client = MlflowClient(uri)
+    stage = client.get_run(run.run_id)
+    assert stage.data.params == {"seed": "1", "pairs.sampling_strategy": "unique"}
+    assert stage.data.metrics["n_pairs"] == 10
+    assert stage.data.tags["mlflow.parentRunId"] == run.parent_id
+    assert stage.data.tags["dvc.stage"] == "pairs" and stage.data.tags["dvc.exp_name"] == "bushy-tern"
+    assert [m.value for m in client.get_metric_history(run.run_id, "loss")] == [0.5, 0.25]
+    assert stage.info.status == "FINISHED"
+    monkeypatch.setenv("DVC_EXP_NAME", "other-exp")
+    with tracking.stage_run("pairs", {}) as run3:
+        pass
+    assert run3.parent_id != run.parent_id
+
+
+def test_default_store_is_sqlite_at_dvc_root(tmp_path, monkeypatch):
+    monkeypatch.delenv("MLFLOW_TRACKING_URI")
+    monkeypatch.setenv("DVC_ROOT", str(tmp_path))
+    assert tracking.tracking_uri() == f"sqlite:///{tmp_path.resolve() / 'mlflow.db'}"
+
+
+def test_tracking_failure_warns_and_never_fails_the_stage(tmp_path, monkeypatch):
+    (tmp_path / "a_file").write_text("not a directory")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'a_file' / 'x.db'}")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with tracking.stage_run("fit_head", {"head": {"C": 1}}) as run:
+            run.log_metrics({"accuracy": 1.0})
+            done = True
+    assert done and run.failed
+    assert any("MLflow tracking disabled" in str(w.message) for w in caught)
