@@ -1,0 +1,143 @@
+"""End to end: the real `dvc repro` / `dvc exp run` on a tiny config in a temporary git repo.
+
+Which stages ran is read from DVC's own output ("Running stage 'X'").
+"""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from ruamel.yaml import YAML
+
+from conftest import ROOT
+from tiny import build_tiny_body, write_tiny_dataset
+
+pytestmark = pytest.mark.e2e
+
+
+def _env() -> dict:
+    env = dict(os.environ)
+    env.pop("MLFLOW_TRACKING_URI", None)  # the pipeline's own default: SQLite at $DVC_ROOT
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
+    env["HF_HUB_OFFLINE"] = "1"
+    env["DVC_NO_ANALYTICS"] = "1"
+    env["GIT_AUTHOR_NAME"] = env["GIT_COMMITTER_NAME"] = "test"
+    env["GIT_AUTHOR_EMAIL"] = env["GIT_COMMITTER_EMAIL"] = "test@example.com"
+    return env
+
+
+def sh(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    proc = subprocess.run(args, cwd=cwd, env=_env(), capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"{' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+def stages_run(proc: subprocess.CompletedProcess) -> set[str]:
+    return set(re.findall(r"Running stage '([^']+)'", proc.stdout + proc.stderr))
+
+
+def set_params(project: Path, updates: dict) -> None:
+    yaml = YAML()
+    path = project / "params.yaml"
+    params = yaml.load(path.read_text())
+    for dotted, value in updates.items():
+        *parents, last = dotted.split(".")
+        node = params
+        for key in parents:
+            node = node[key]
+        node[last] = value
+    yaml.dump(params, path)
+
+
+def make_project(tmp_path: Path) -> Path:
+    """A copy of the pipeline with tiny data and a tiny body, committed to a fresh git repo."""
+    project = tmp_path / "project"
+    project.mkdir()
+    for name in ("dvc.yaml", "params.yaml", ".dvcignore", ".gitignore"):
+        shutil.copy(ROOT / name, project / name)
+    shutil.copytree(ROOT / "stages", project / "stages", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "src", project / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    (project / ".dvc").mkdir()
+    shutil.copy(ROOT / ".dvc" / "config", project / ".dvc" / "config")
+    write_tiny_dataset(project / "data" / "raw", n_train=12, n_test=8)
+    body = build_tiny_body(project / "tiny_model")
+    set_params(
+        project,
+        {
+            "data.label_column": "label",
+            "sample.num_samples": 6,
+            "sample.unlabeled": 10,
+            "train.model": str(body.relative_to(project)),
+            "train.num_epochs": 1,
+            "train.batch_size": 16,
+            "evaluate.batch_size": 16,
+        },
+    )
+    sh(project, "git", "init", "-q")
+    sh(project, "git", "add", "-A")
+    sh(project, "git", "commit", "-qm", "tiny project")
+    return project
+
+
+ALL = {"sample", "pairs", "train_body", "fit_head", "evaluate@student"}
+
+
+def test_only_what_changed_reruns(tmp_path):
+    project = make_project(tmp_path)
+
+    first = sh(project, "dvc", "repro")
+    assert stages_run(first) == ALL
+    scores = json.loads((project / "metrics" / "student.json").read_text())
+    assert {"accuracy", "f1_macro", "per_class", "n", "params", "texts_per_s"} <= set(scores)
+    assert scores["n"] == 24
+    rows = json.loads((project / "metrics" / "student" / "confusion.json").read_text())
+    assert len(rows) == 24 and set(rows[0]) == {"actual", "predicted"}
+    loss = (project / "metrics" / "student_body" / "loss.csv").read_text().splitlines()
+    assert loss[0] == "step,loss" and len(loss) > 2
+
+    assert stages_run(sh(project, "dvc", "repro")) == set()
+    sh(project, "git", "add", "-A")
+    sh(project, "git", "commit", "-qm", "first run")
+
+    # sample and pairs are byte-identical when re-run: nothing downstream re-runs
+    assert stages_run(sh(project, "dvc", "repro", "--force", "--single-item", "sample")) == {"sample"}
+    assert stages_run(sh(project, "dvc", "repro", "--force", "--single-item", "pairs")) == {"pairs"}
+    assert stages_run(sh(project, "dvc", "repro")) == set()
+
+    head_only = sh(project, "dvc", "exp", "run", "-S", "head.params.C=0.5")
+    assert stages_run(head_only) == {"fit_head", "evaluate@student"}
+
+    body_change = sh(project, "dvc", "exp", "run", "-S", "train.num_epochs=2")
+    assert stages_run(body_change) == {"train_body", "fit_head", "evaluate@student"}
+
+    shown = json.loads(sh(project, "dvc", "exp", "show", "--json").stdout)
+    assert "accuracy" in json.dumps(shown)
+    assert "accuracy" in sh(project, "dvc", "metrics", "show").stdout
+
+    # MLflow: SQLite store at the project root, stage runs nested under one parent per experiment
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(f"sqlite:///{project / 'mlflow.db'}")
+    exp = client.get_experiment_by_name("fewshot")
+    runs = client.search_runs([exp.experiment_id], max_results=200)
+    stage_runs = [r for r in runs if "dvc.stage" in r.data.tags]
+    parents = {r.info.run_id: r for r in runs if "dvc.stage" not in r.data.tags}
+    assert {r.data.tags["dvc.stage"] for r in stage_runs} == ALL
+    assert all(r.data.tags["mlflow.parentRunId"] in parents for r in stage_runs)
+    # one parent per commit (the two plain repro commits) and one per experiment
+    assert sorted(r.info.run_name.split()[0] for r in parents.values()).count("repro") == 2
+    assert len(parents) == 4
+    fit_heads = [r for r in stage_runs if r.data.tags["dvc.stage"] == "fit_head"]
+    assert sorted(r.data.params["head.params.C"] for r in fit_heads) == ["0.5", "0.5", "1.0"]
+    evaluations = [r for r in stage_runs if r.data.tags["dvc.stage"] == "evaluate@student"]
+    assert all(r.data.metrics["accuracy"] == pytest.approx(r.data.metrics["accuracy"]) for r in evaluations)
+    artifacts = client.list_artifacts(evaluations[0].info.run_id, "confusion")
+    assert {Path(a.path).name for a in artifacts} == {"confusion.json", "student.png"}
+    train_runs = [r for r in stage_runs if r.data.tags["dvc.stage"] == "train_body"]
+    assert len(client.get_metric_history(train_runs[0].info.run_id, "loss")) > 1

@@ -1,0 +1,91 @@
+"""Stage scripts on bad input: one clear line naming the field and the fix, exit code 2, nothing written."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from ruamel.yaml import YAML
+
+from conftest import ROOT
+from tiny import make_texts
+
+
+def run_stage(cwd: Path, script: str, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    return subprocess.run(
+        [sys.executable, str(ROOT / "stages" / script), *args], cwd=cwd, env=env, capture_output=True, text=True
+    )
+
+
+@pytest.fixture()
+def project(tmp_path):
+    make_texts(10, seed=1).to_parquet(tmp_path / "train.parquet")
+    make_texts(4, seed=2).to_parquet(tmp_path / "test.parquet")
+    write_params(tmp_path, {})
+    return tmp_path
+
+
+def write_params(path: Path, overrides: dict) -> None:
+    params = {
+        "seed": 1,
+        "data": {"train": "train.parquet", "test": "test.parquet", "text_column": "text", "label_column": "label"},
+        "sample": {"num_samples": 4, "unlabeled": 5},
+    }
+    for section, values in overrides.items():
+        params.setdefault(section, {}).update(values)
+    YAML().dump(params, path / "params.yaml")
+
+
+def assert_refused(proc, *fragments):
+    assert proc.returncode == 2, proc.stderr
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: ") and "Traceback" not in proc.stderr, proc.stderr
+    for fragment in fragments:
+        assert fragment in last, last
+
+
+def test_sample_writes_its_three_outputs(project):
+    proc = run_stage(project, "sample.py", "out")
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(p.name for p in (project / "out").iterdir()) == ["test.parquet", "train.parquet", "unlabeled.parquet"]
+    assert len(pd.read_parquet(project / "out" / "train.parquet")) == 12
+
+
+@pytest.mark.parametrize(
+    "overrides, fragments",
+    [
+        ({"sample": {"num_sample": 4}}, ["unknown key 'sample.num_sample'", "did you mean 'num_samples'?"]),
+        ({"data": {"text_column": "sentence"}}, ["no column 'sentence' (data.text_column)", "Fix"]),
+        ({"data": {"label_column": "topic"}}, ["no column 'topic' (data.label_column)"]),
+        ({"sample": {"num_samples": 11}}, ["sample.num_samples=11", "'business' has 10", "allow_fewer"]),
+        ({"data": {"train": "nope.parquet"}}, ["nope.parquet: file not found"]),
+    ],
+)
+def test_bad_params_and_data_are_refused_and_leave_outputs_alone(project, overrides, fragments):
+    assert run_stage(project, "sample.py", "out").returncode == 0
+    before = {p.name: p.read_bytes() for p in (project / "out").iterdir()}
+    write_params(project, overrides)
+    assert_refused(run_stage(project, "sample.py", "out"), *fragments)
+    assert {p.name: p.read_bytes() for p in (project / "out").iterdir()} == before
+    assert not list(project.glob("*.tmp"))
+
+
+def test_empty_texts_and_a_single_class_are_refused(project):
+    df = make_texts(10, seed=1)
+    df.loc[3, "text"] = ""
+    df.to_parquet(project / "train.parquet")
+    assert_refused(run_stage(project, "sample.py", "out"), "empty, null or non-text", "rows [3]")
+    make_texts(10, seed=1).assign(label="sports").to_parquet(project / "train.parquet")
+    assert_refused(run_stage(project, "sample.py", "out"), "only one class")
+    assert not (project / "out").exists()
+
+
+def test_unknown_model_is_refused_before_training(project):
+    pd.DataFrame({"sentence_1": ["a"], "sentence_2": ["b"], "label": [0.0]}).to_parquet(project / "pairs.parquet")
+    write_params(project, {"train": {"model": "./models/does-not-exist"}})
+    proc = run_stage(project, "train_body.py", "pairs.parquet", "body_out", "loss.csv")
+    assert_refused(proc, "train.model: './models/does-not-exist' does not exist")
+    assert not (project / "body_out").exists()
