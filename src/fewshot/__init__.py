@@ -8,8 +8,9 @@ from __future__ import annotations
 import os as _os
 import sys as _sys
 
-# Progress bars are for a person at a terminal; keep logs clean in CI and when piped.
-if not _sys.stderr.isatty() or _os.environ.get("CI", "").lower() not in ("", "0", "false", "no"):
+# Progress bars are for a person (a terminal or a notebook); keep logs clean in CI and when piped.
+_ci = _os.environ.get("CI", "").lower() not in ("", "0", "false", "no")
+if _ci or not (_sys.stderr.isatty() or "ipykernel" in _sys.modules):
     _os.environ.setdefault("TQDM_DISABLE", "1")
     _os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     _os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")

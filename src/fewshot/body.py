@@ -50,9 +50,9 @@ OFFLINE_SOURCES: dict[str, tuple[str, str, str]] = {
 
 
 def progress_enabled() -> bool:
-    """Progress bars only for a person at a terminal: never in CI or when stderr is not a TTY."""
+    """Progress bars only for a person (a terminal or a notebook): never in CI or when output is piped."""
     ci = os.environ.get("CI", "").lower() not in ("", "0", "false", "no")
-    return sys.stderr.isatty() and not ci
+    return (sys.stderr.isatty() or "ipykernel" in sys.modules) and not ci
 
 
 def _quiet_libraries() -> None:
