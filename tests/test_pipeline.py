@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from ruamel.yaml import YAML
 
@@ -67,6 +68,7 @@ def make_project(tmp_path: Path) -> Path:
     shutil.copy(ROOT / ".dvc" / "config", project / ".dvc" / "config")
     write_tiny_dataset(project / "data" / "raw", n_train=12, n_test=8)
     body = build_tiny_body(project / "tiny_model")
+    teacher = build_tiny_body(project / "tiny_teacher", dim=48, seed=5, shuffle_vocab=True)
     set_params(
         project,
         {
@@ -76,6 +78,11 @@ def make_project(tmp_path: Path) -> Path:
             "train.model": str(body.relative_to(project)),
             "train.num_epochs": 1,
             "train.batch_size": 16,
+            "teacher.model": str(teacher.relative_to(project)),
+            "teacher.num_epochs": 1,
+            "teacher.batch_size": 16,
+            "distill.max_steps": 4,
+            "distill.batch_size": 8,
             "evaluate.batch_size": 16,
         },
     )
@@ -85,7 +92,10 @@ def make_project(tmp_path: Path) -> Path:
     return project
 
 
-ALL = {"sample", "pairs", "train_body", "fit_head", "evaluate@student"}
+STUDENT = {"sample", "pairs", "train_body", "fit_head", "evaluate@student"}
+TEACHER = {"train_teacher", "evaluate@teacher"}
+DISTILLED = {"distill", "evaluate@distilled", "compare"}
+ALL = STUDENT | TEACHER | DISTILLED
 
 
 def test_only_what_changed_reruns(tmp_path):
@@ -100,6 +110,13 @@ def test_only_what_changed_reruns(tmp_path):
     assert len(rows) == 24 and set(rows[0]) == {"actual", "predicted"}
     loss = (project / "metrics" / "student_body" / "loss.csv").read_text().splitlines()
     assert loss[0] == "step,loss" and len(loss) > 2
+    for model in ("teacher", "distilled"):
+        other = json.loads((project / "metrics" / f"{model}.json").read_text())
+        assert set(other) == set(scores)  # same keys for every model: dvc exp show lines them up
+    targets = pd.read_parquet(project / "data" / "distill" / "pairs.parquet")["label"]
+    assert len(targets) == 32 and targets.std() > 0.01
+    compared = pd.read_csv(project / "metrics" / "compare.csv")
+    assert list(compared.model) == ["student", "teacher", "distilled"]
 
     assert stages_run(sh(project, "dvc", "repro")) == set()
     sh(project, "git", "add", "-A")
@@ -110,11 +127,16 @@ def test_only_what_changed_reruns(tmp_path):
     assert stages_run(sh(project, "dvc", "repro", "--force", "--single-item", "pairs")) == {"pairs"}
     assert stages_run(sh(project, "dvc", "repro")) == set()
 
+    # the distilled student starts from the baseline student, so it follows the student's changes
     head_only = sh(project, "dvc", "exp", "run", "-S", "head.params.C=0.5")
-    assert stages_run(head_only) == {"fit_head", "evaluate@student"}
+    assert stages_run(head_only) == {"fit_head", "evaluate@student"} | DISTILLED
 
     body_change = sh(project, "dvc", "exp", "run", "-S", "train.num_epochs=2")
-    assert stages_run(body_change) == {"train_body", "fit_head", "evaluate@student"}
+    assert stages_run(body_change) == {"train_body", "fit_head", "evaluate@student"} | DISTILLED
+
+    assert stages_run(sh(project, "dvc", "exp", "run", "-S", "distill.max_steps=3")) == DISTILLED
+    assert stages_run(sh(project, "dvc", "exp", "run", "-S", "teacher.num_epochs=2")) == TEACHER | DISTILLED
+    assert "Accuracy per model" in sh(project, "dvc", "plots", "show", "--json").stdout
 
     shown = json.loads(sh(project, "dvc", "exp", "show", "--json").stdout)
     assert "accuracy" in json.dumps(shown)
@@ -132,9 +154,16 @@ def test_only_what_changed_reruns(tmp_path):
     assert all(r.data.tags["mlflow.parentRunId"] in parents for r in stage_runs)
     # one parent per commit (the two plain repro commits) and one per experiment
     assert sorted(r.info.run_name.split()[0] for r in parents.values()).count("repro") == 2
-    assert len(parents) == 4
+    assert len(parents) == 6
     fit_heads = [r for r in stage_runs if r.data.tags["dvc.stage"] == "fit_head"]
     assert sorted(r.data.params["head.params.C"] for r in fit_heads) == ["0.5", "0.5", "1.0"]
+    # every experiment's parent shows the three models side by side, re-evaluated or not
+    for run in stage_runs:
+        if run.data.tags["dvc.stage"] == "compare":
+            parent = parents[run.data.tags["mlflow.parentRunId"]]
+            assert {f"{m}.{k}" for m in ("student", "teacher", "distilled") for k in ("accuracy", "f1_macro")} <= set(
+                parent.data.metrics
+            )
     evaluations = [r for r in stage_runs if r.data.tags["dvc.stage"] == "evaluate@student"]
     assert all(r.data.metrics["accuracy"] == pytest.approx(r.data.metrics["accuracy"]) for r in evaluations)
     artifacts = client.list_artifacts(evaluations[0].info.run_id, "confusion")

@@ -14,8 +14,11 @@ WORDS = (
 ).split()
 
 
-def build_tiny_body(path: str | Path, dim: int = 32, seed: int = 0) -> Path:
-    """Write a tiny BERT Sentence-Transformers model to ``path`` and return it."""
+def build_tiny_body(path: str | Path, dim: int = 32, seed: int = 0, shuffle_vocab: bool = False) -> Path:
+    """Write a tiny BERT Sentence-Transformers model to ``path`` and return it.
+
+    ``shuffle_vocab`` gives a different tokenizer (other token ids), as a teacher from another family has.
+    """
     import torch
     from sentence_transformers import SentenceTransformer, models
     from transformers import BertConfig, BertModel, BertTokenizerFast
@@ -23,7 +26,12 @@ def build_tiny_body(path: str | Path, dim: int = 32, seed: int = 0) -> Path:
     path = Path(path)
     bert_dir = path / "_bert"
     bert_dir.mkdir(parents=True, exist_ok=True)
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + WORDS
+    words = list(WORDS)
+    if shuffle_vocab:
+        import random
+
+        random.Random(seed).shuffle(words)
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + words
     (bert_dir / "vocab.txt").write_text("\n".join(vocab) + "\n")
     tok = BertTokenizerFast(vocab={w: i for i, w in enumerate(vocab)}, do_lower_case=True)
     torch.manual_seed(seed)

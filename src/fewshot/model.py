@@ -63,13 +63,23 @@ class FewShotModel:
         head_params: dict[str, Any] | None = None,
         batch_size: int = 64,
         info: dict[str, Any] | None = None,
+        label_names: Sequence | None = None,
     ) -> FewShotModel:
-        """Embed ``texts`` with ``body`` and fit a head on their labels (label order: sorted)."""
-        names = sorted({_plain(label) for label in labels}, key=lambda v: (str(type(v)), v))
-        index = {name: i for i, name in enumerate(names)}
+        """Embed ``texts`` with ``body`` and fit a head on their labels.
+
+        The model's ``labels`` (predict_proba's column order) are ``label_names`` if given (a class
+        with no text then gets a column of zeros), else the sorted distinct labels.
+        """
+        names = list(label_names) if label_names is not None else sorted(
+            {_plain(label) for label in labels}, key=lambda v: (str(type(v)), v)
+        )
+        index = {_plain(name): i for i, name in enumerate(names)}
+        unknown = sorted({str(_plain(label)) for label in labels if _plain(label) not in index})
+        if unknown:
+            raise ModelError(f"labels {unknown} are not among the model's labels {names}")
         y = np.array([index[_plain(label)] for label in labels], dtype=np.int64)
         x = body_lib.encode(body, _as_texts(texts), batch_size=batch_size)
-        head = heads.make_head(head_type, head_params).fit(x, y)
+        head = heads.make_head(head_type, head_params).fit(x, y, n_classes=len(names))
         return cls(body, head, names, {**(info or {}), "n_train": len(y)})
 
     # --- inference ------------------------------------------------------------------------------

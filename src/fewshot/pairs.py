@@ -179,3 +179,15 @@ def with_texts(pairs: pd.DataFrame, texts: Sequence[str]) -> pd.DataFrame:
             "idx_2": pairs["idx_2"].to_numpy(),
         }
     )
+
+
+def random_pairs(n: int, count: int, seed: int = 42) -> tuple[np.ndarray, np.ndarray]:
+    """``count`` pairs (i < j) of ``n`` items, drawn without replacement while possible, then cycled.
+
+    Memory O(count), not O(n²): used for distillation pairs of unlabeled texts.
+    """
+    if n < 2:
+        raise PairsError(f"need at least two texts to pair, got {n}")
+    cand = _Candidates(np.zeros(n, dtype=np.int64), include_self_pairs=False)
+    rng = np.random.default_rng(seed)
+    return cand.decode_pos(_sequence(rng, cand.n_pos, cand.n_pos, count))

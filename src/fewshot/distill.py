@@ -1,0 +1,120 @@
+"""Distillation: a trained student learns from a trained teacher, using unlabeled texts.
+
+1. embed the unlabeled texts with the teacher once;
+2. draw pairs of unlabeled texts (seeded; memory O(pairs)) whose target is the teacher's cosine
+   similarity of the two texts;
+3. train the student body on those targets with CosineSimilarityLoss;
+4. fit the student head (its own head type and params) on the teacher's predicted labels for the
+   unlabeled texts, plus, optionally, the labelled few-shot texts with their true labels.
+
+setfit 1.2.0's DistillationTrainer builds its pairs before the teacher's embeddings exist, so every
+target is the similarity of a text with itself (~1.0) and the student body learns nothing from the
+teacher. Here the targets are computed from the embeddings of the two texts of each pair (tested).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from fewshot import body as body_lib
+from fewshot.errors import FewshotError
+from fewshot.model import FewShotModel
+from fewshot.pairs import random_pairs
+
+
+class DistillError(FewshotError):
+    """Inputs that distillation cannot use."""
+
+
+def pair_count(n_texts: int, num_iterations: int | None, max_steps: int, batch_size: int) -> int:
+    """``num_iterations·n`` pairs if set, else ``max_steps × batch_size``."""
+    if num_iterations:
+        return num_iterations * n_texts
+    if max_steps > 0:
+        return max_steps * batch_size
+    raise DistillError("distill: set distill.num_iterations or distill.max_steps to bound the number of pairs")
+
+
+def teacher_pairs(teacher_embeddings: np.ndarray, texts: Sequence[str], count: int, seed: int = 42) -> pd.DataFrame:
+    """Pairs of texts with the teacher's cosine similarity as target (columns as the pairs stage's)."""
+    emb = np.asarray(teacher_embeddings, dtype=np.float64)
+    unit = emb / np.clip(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12, None)
+    i, j = random_pairs(len(unit), count, seed)
+    targets = np.einsum("nd,nd->n", unit[i], unit[j]).astype(np.float32)
+    texts = np.asarray(texts, dtype=object)
+    return pd.DataFrame(
+        {"sentence_1": texts[i], "sentence_2": texts[j], "label": targets, "idx_1": i, "idx_2": j}
+    )
+
+
+def check_compatible(teacher: FewShotModel, student: FewShotModel) -> None:
+    if sorted(map(str, teacher.labels)) != sorted(map(str, student.labels)):
+        raise DistillError(
+            f"the teacher's labels {teacher.labels} differ from the student's {student.labels}. "
+            "Fix: train both on the same few-shot data (the same sample stage output)"
+        )
+
+
+@dataclass
+class DistillResult:
+    model: FewShotModel
+    pairs: pd.DataFrame
+    train: body_lib.TrainResult
+    teacher_label_counts: dict
+
+
+def distill(
+    teacher: FewShotModel,
+    student: FewShotModel,
+    unlabeled: Sequence[str],
+    num_iterations: int | None = None,
+    max_steps: int = 500,
+    batch_size: int = 16,
+    body_learning_rate: float = 2e-5,
+    warmup_proportion: float = 0.1,
+    labeled: pd.DataFrame | None = None,
+    seed: int = 42,
+    on_log: Callable[[int, float], None] | None = None,
+) -> DistillResult:
+    """Train ``student`` (in place: its body) from ``teacher`` on ``unlabeled`` texts; return the distilled model."""
+    texts = [str(t) for t in unlabeled]
+    if len(texts) < 2:
+        raise DistillError(
+            f"the unlabeled pool has {len(texts)} text(s); distillation needs at least 2. "
+            "Fix: raise sample.unlabeled, or use a train split larger than the few-shot set"
+        )
+    check_compatible(teacher, student)
+    teacher_embeddings = teacher.encode(texts)
+    pairs = teacher_pairs(teacher_embeddings, texts, pair_count(len(texts), num_iterations, max_steps, batch_size), seed)
+    result = body_lib.train_body(
+        student.body,
+        pairs,
+        num_epochs=1,
+        batch_size=batch_size,
+        body_learning_rate=body_learning_rate,
+        warmup_proportion=warmup_proportion,
+        max_steps=max_steps,
+        loss="CosineSimilarityLoss",
+        seed=seed,
+        on_log=on_log,
+    )
+    teacher_labels = list(teacher.labels_from_proba(teacher.proba_from_embeddings(teacher_embeddings)))
+    head_texts, head_labels = list(texts), teacher_labels
+    if labeled is not None:
+        head_texts += list(labeled["text"])
+        head_labels += list(labeled["label"])
+    model = FewShotModel.fit(
+        student.body,
+        head_texts,
+        head_labels,
+        head_type=student.head.type,
+        head_params=student.head.params,
+        label_names=student.labels,
+        info={**student.info, "distilled_from": teacher.info.get("base_model"), "n_unlabeled": len(texts)},
+    )
+    counts = pd.Series(teacher_labels).value_counts().to_dict()
+    return DistillResult(model=model, pairs=pairs, train=result, teacher_label_counts=counts)

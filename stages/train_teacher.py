@@ -1,0 +1,41 @@
+"""train_teacher: train the teacher the SetFit way (body on the pairs, then its head) in one stage.
+
+Same library calls as the student's train_body and fit_head; the `teacher` params section.
+usage: python stages/train_teacher.py PAIRS_PARQUET TRAIN_PARQUET OUT_DIR LOSS_CSV
+"""
+
+import sys
+
+import pandas as pd
+
+from fewshot import body, tracking
+from fewshot.config import load_params
+from fewshot.errors import run_main
+from fewshot.io import write_csv
+from fewshot.model import FewShotModel
+
+
+def main() -> None:
+    pairs_path, train_path, out_dir, loss_csv = sys.argv[1:5]
+    params = load_params()
+    cfg = params.teacher
+    pairs = pd.read_parquet(pairs_path)
+    few_shot = pd.read_parquet(train_path)
+    teacher = body.load_body(cfg.model, field="teacher.model", max_length=cfg.max_length)
+
+    with tracking.stage_run("train_teacher", {"seed": params.seed, "teacher": cfg.model_dump()}) as run:
+        log_loss = lambda step, loss: run.log_metrics({"loss": loss}, step=step)  # noqa: E731
+        result = body.train_from_params(teacher, pairs, cfg, params.seed, on_log=log_loss)
+        train_info = cfg.model_dump(exclude={"head"})
+        info = {"base_model": cfg.model, "train": train_info, "seed": params.seed, "n_pairs": len(pairs)}
+        model = FewShotModel.fit(
+            teacher, few_shot["text"], few_shot["label"], cfg.head.type, cfg.head.params, info=info
+        )
+        model.save(out_dir)
+        write_csv(pd.DataFrame(result.losses, columns=["step", "loss"]), loss_csv)
+        run.log_metrics({"train_seconds": result.seconds, "steps": result.steps, "params": model.num_params()})
+    print(f"train_teacher: {result.steps} steps in {result.seconds:.1f} s, labels {model.labels} -> {out_dir}")
+
+
+if __name__ == "__main__":
+    run_main(main)

@@ -1,0 +1,92 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from fewshot.body import encode, load_body, train_body
+from fewshot.distill import DistillError, distill, pair_count, teacher_pairs
+from fewshot.model import FewShotModel
+from fewshot.pairs import generate_pairs, random_pairs, with_texts
+from tiny import build_tiny_body, make_texts
+
+
+@pytest.fixture(scope="module")
+def teacher_dir(tmp_path_factory):
+    # another width and another tokenizer than the student's: they embed text independently
+    return build_tiny_body(tmp_path_factory.mktemp("teacher"), dim=48, seed=5, shuffle_vocab=True)
+
+
+def trained(body_dir, few_shot, seed=0):
+    body = load_body(str(body_dir))
+    pairs = with_texts(generate_pairs(few_shot.label, seed=seed), few_shot.text)
+    train_body(body, pairs, num_epochs=2, batch_size=16, body_learning_rate=1e-3, seed=seed)
+    return FewShotModel.fit(body, few_shot.text, few_shot.label, info={"base_model": str(body_dir)})
+
+
+def test_targets_are_the_teachers_cosine_similarities_of_each_pair(teacher_dir):
+    teacher = load_body(str(teacher_dir))
+    texts = list(make_texts(30, seed=9).text)
+    emb = encode(teacher, texts)
+    pairs = teacher_pairs(emb, texts, count=400, seed=1)
+    a = emb[pairs.idx_1] / np.linalg.norm(emb[pairs.idx_1], axis=1, keepdims=True)
+    b = emb[pairs.idx_2] / np.linalg.norm(emb[pairs.idx_2], axis=1, keepdims=True)
+    assert np.allclose(pairs.label, (a * b).sum(axis=1), atol=1e-6)
+    assert (pairs.sentence_1 == [texts[i] for i in pairs.idx_1]).all()
+    assert (pairs.idx_1 < pairs.idx_2).all()  # never a text with itself
+    assert pairs.label.std() > 0.01  # they vary across pairs ...
+    assert (pairs.label > 0.99).mean() < 0.5  # ... and are not all ~1 (setfit 1.2.0's bug)
+
+
+def test_pair_budget_and_draw():
+    assert pair_count(500, None, 500, 16) == 8000
+    assert pair_count(500, 3, 500, 16) == 1500
+    with pytest.raises(DistillError, match="num_iterations or distill.max_steps"):
+        pair_count(10, None, -1, 16)
+    i, j = random_pairs(10, 45, seed=0)  # all 45 pairs of 10 texts, each once
+    assert len(set(zip(i, j))) == 45 and (i < j).all()
+    i, j = random_pairs(10_000, 8000, seed=0)  # 50 million candidates, 8000 drawn
+    assert len(set(zip(i, j))) == 8000
+
+
+def test_distill_trains_student_towards_teacher_and_labels_from_teacher(tiny_body_dir, teacher_dir, tmp_path):
+    few_shot = make_texts(6, seed=1)
+    unlabeled = list(make_texts(20, seed=7).text)
+    teacher = trained(teacher_dir, few_shot, seed=1)
+    student = trained(tiny_body_dir, few_shot, seed=2)
+    before = student.encode(unlabeled)
+    result = distill(teacher, student, unlabeled, max_steps=30, batch_size=16, body_learning_rate=1e-3, seed=3)
+    assert result.train.steps == 30 and len(result.pairs) == 480
+    after = result.model.encode(unlabeled)
+    t = teacher.encode(unlabeled)
+
+    def sims(e):
+        u = e / np.linalg.norm(e, axis=1, keepdims=True)
+        return (u[result.pairs.idx_1] * u[result.pairs.idx_2]).sum(axis=1)
+
+    # the student's similarities move towards the teacher's
+    assert np.abs(sims(after) - sims(t)).mean() < np.abs(sims(before) - sims(t)).mean()
+    assert result.model.labels == student.labels
+    agreement = (result.model.predict(unlabeled) == teacher.predict(unlabeled)).mean()
+    assert agreement > 0.6
+    result.model.save(tmp_path / "distilled")
+    assert FewShotModel.load(tmp_path / "distilled").info["distilled_from"] == str(teacher_dir)
+
+
+def test_teacher_with_other_labels_and_empty_pool_are_refused(tiny_body_dir, teacher_dir):
+    few_shot = make_texts(4, seed=1)
+    student = trained(tiny_body_dir, few_shot)
+    other = few_shot.assign(label=few_shot.label.replace({"tech": "science"}))
+    teacher = FewShotModel.fit(load_body(str(teacher_dir)), other.text, other.label)
+    with pytest.raises(DistillError, match=r"teacher's labels .* differ from the student's"):
+        distill(teacher, student, list(make_texts(5).text), max_steps=2)
+    with pytest.raises(DistillError, match="unlabeled pool has 0 text"):
+        distill(student, student, [], max_steps=2)
+
+
+def test_head_can_also_learn_the_labelled_texts(tiny_body_dir, teacher_dir):
+    few_shot = make_texts(4, seed=1)
+    teacher = trained(teacher_dir, few_shot, seed=1)
+    student = trained(tiny_body_dir, few_shot, seed=2)
+    result = distill(
+        teacher, student, list(make_texts(5, seed=4).text), max_steps=2, labeled=few_shot, seed=0
+    )
+    assert result.model.info["n_train"] == 15 + len(few_shot)
