@@ -124,37 +124,26 @@ class StageRun:
         for i in range(0, len(items), 100):
             self._guard("log_params", "log_batch", self.run_id, params=items[i : i + 100])
 
-    def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
+    def _log_metrics(self, run_id: str | None, points: list[tuple[str, float, int]]) -> None:
         import time
 
         from mlflow.entities import Metric
 
         now = int(time.time() * 1000)
-        items = [Metric(k, float(v), now, step or 0) for k, v in sorted(metrics.items())]
+        items = [Metric(name, float(value), now, int(step)) for name, value, step in points]
         for i in range(0, len(items), 500):
-            self._guard("log_metrics", "log_batch", self.run_id, metrics=items[i : i + 500])
+            self._guard("log_metrics", "log_batch", run_id, metrics=items[i : i + 500])
+
+    def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
+        self._log_metrics(self.run_id, [(k, v, step or 0) for k, v in sorted(metrics.items())])
 
     def log_parent_metrics(self, metrics: dict[str, float]) -> None:
         """Metrics on the experiment's parent run too (e.g. ``student.accuracy``), to compare models there."""
-        import time
-
-        from mlflow.entities import Metric
-
-        now = int(time.time() * 1000)
-        items = [Metric(k, float(v), now, 0) for k, v in sorted(metrics.items())]
-        for i in range(0, len(items), 500):
-            self._guard("log_parent_metrics", "log_batch", self.parent_id, metrics=items[i : i + 500])
+        self._log_metrics(self.parent_id, [(k, v, 0) for k, v in sorted(metrics.items())])
 
     def log_series(self, name: str, points: list[tuple[int, float]]) -> None:
         """A curve (e.g. the loss per step) as one metric with steps."""
-        import time
-
-        from mlflow.entities import Metric
-
-        now = int(time.time() * 1000)
-        items = [Metric(name, float(v), now, int(s)) for s, v in points]
-        for i in range(0, len(items), 500):
-            self._guard("log_series", "log_batch", self.run_id, metrics=items[i : i + 500])
+        self._log_metrics(self.run_id, [(name, v, s) for s, v in points])
 
     def log_artifact(self, path: str | Path, artifact_path: str | None = None) -> None:
         path = Path(path)
