@@ -1,15 +1,16 @@
-"""evaluate: embed the test set once, predict, write metrics and confusion rows.
+"""evaluate: predict the test set from its cached embeddings, write metrics, confusion rows and a summary row.
 
-usage: python stages/evaluate.py MODEL_DIR TEST_PARQUET METRICS_JSON CONFUSION_JSON
+usage: python stages/evaluate.py MODEL_DIR TEST_PARQUET EMBEDDINGS_DIR SPEED_JSON METRICS_JSON CONFUSION_JSON SUMMARY_JSON
 """
 
+import json
 import sys
 import time
 from pathlib import Path
 
 import pandas as pd
 
-from fewshot import metrics, tracking
+from fewshot import embeddings, metrics, tracking
 from fewshot.config import load_params
 from fewshot.errors import run_main
 from fewshot.io import write_json
@@ -17,27 +18,36 @@ from fewshot.model import FewShotModel
 
 
 def main() -> None:
-    model_dir, test_path, metrics_path, confusion_path = sys.argv[1:5]
+    model_dir, test_path, emb_dir, speed_path, metrics_path, confusion_path, summary_path = sys.argv[1:8]
     name = Path(model_dir).name
     params = load_params()
     model = FewShotModel.load(model_dir)
     test = pd.read_parquet(test_path)
 
+    # embeddings from the embed stage when they were made by this model's body; else embed here
+    emb = embeddings.cached(emb_dir, "test", list(test["text"]), Path(model_dir) / "body")
+    reused = emb is not None
     start = time.perf_counter()
-    predicted = model.labels_from_proba(model.predict_proba(test["text"], batch_size=params.evaluate.batch_size))
-    seconds = time.perf_counter() - start
+    if emb is None:
+        emb = model.encode(test["text"], batch_size=params.evaluate.batch_size)
+    predicted = model.labels_from_proba(model.proba_from_embeddings(emb))
+    seconds = time.perf_counter() - start + (json.loads(Path(speed_path).read_text())["seconds"] if reused else 0)
+
     scores = metrics.classification_metrics(test["label"], predicted, model.labels)
     scores.update(params=model.num_params(), texts_per_s=round(len(test) / seconds, 1))
     write_json(scores, metrics_path)
     write_json(metrics.confusion_rows(test["label"], predicted), confusion_path)
+    write_json([{"model": name, "accuracy": scores["accuracy"], "f1_macro": scores["f1_macro"]}], summary_path)
 
     with tracking.stage_run(f"evaluate@{name}", {"evaluate": params.evaluate.model_dump()}, {"model": name}) as run:
         flat = metrics.flat_metrics(scores)
         run.log_metrics(flat)
         run.log_parent_metrics({f"{name}.{k}": v for k, v in flat.items() if "." not in k})
+        run.set_tags({"embeddings.reused": str(reused)})
         run.log_artifact(confusion_path, "confusion")
         run.log_figure(metrics.confusion_figure(test["label"], predicted, model.labels), f"confusion/{name}.png")
-    print(f"evaluate@{name}: accuracy {scores['accuracy']:.4f}, f1_macro {scores['f1_macro']:.4f} on {len(test)} texts")
+    source = "cached embeddings" if reused else "embedded here"
+    print(f"evaluate@{name}: accuracy {scores['accuracy']:.4f}, f1_macro {scores['f1_macro']:.4f} on {len(test)} texts ({source})")
 
 
 if __name__ == "__main__":

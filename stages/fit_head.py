@@ -1,23 +1,24 @@
-"""fit_head: embed the few-shot train set with the tuned body and fit the head.
+"""fit_head: fit the head on the few-shot train set's embeddings by the tuned body (cached by `embed`).
 
-usage: python stages/fit_head.py BODY_DIR TRAIN_PARQUET OUT_DIR
+usage: python stages/fit_head.py BODY_DIR TRAIN_PARQUET EMBEDDINGS_DIR OUT_DIR
 """
 
 import sys
 
 import pandas as pd
 
-from fewshot import body, tracking
+from fewshot import body, embeddings, tracking
 from fewshot.config import load_params
 from fewshot.errors import run_main
 from fewshot.model import FewShotModel
 
 
 def main() -> None:
-    body_dir, train_path, out_dir = sys.argv[1:4]
+    body_dir, train_path, emb_dir, out_dir = sys.argv[1:5]
     params = load_params()
     few_shot = pd.read_parquet(train_path)
     tuned = body.load_body(body_dir, field=body_dir)
+    cached = embeddings.cached(emb_dir, "train", list(few_shot["text"]), body_dir)
 
     with tracking.stage_run("fit_head", {"seed": params.seed, "head": params.head.model_dump()}) as run:
         model = FewShotModel.fit(
@@ -27,10 +28,11 @@ def main() -> None:
             head_type=params.head.type,
             head_params=params.head.params,
             info=body.read_body_info(body_dir),
+            embeddings=cached,
         )
         model.save(out_dir)
         run.log_metrics({"n_train": len(few_shot), "n_classes": len(model.labels)})
-        run.set_tags({"head.converged": str(model.head.converged)})
+        run.set_tags({"head.converged": str(model.head.converged), "embeddings.reused": str(cached is not None)})
     print(f"fit_head: {model.head.type} on {len(few_shot)} texts, labels {model.labels} -> {out_dir}")
 
 

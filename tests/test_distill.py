@@ -53,7 +53,7 @@ def test_distill_trains_student_towards_teacher_and_labels_from_teacher(tiny_bod
     teacher = trained(teacher_dir, few_shot, seed=1)
     student = trained(tiny_body_dir, few_shot, seed=2)
     before = student.encode(unlabeled)
-    result = distill(teacher, student, unlabeled, max_steps=30, batch_size=16, body_learning_rate=1e-3, seed=3)
+    result = distill(teacher, student.body, unlabeled, student.labels, max_steps=30, batch_size=16, body_learning_rate=1e-3, seed=3)
     assert result.train.steps == 30 and len(result.pairs) == 480
     after = result.model.encode(unlabeled)
     t = teacher.encode(unlabeled)
@@ -77,9 +77,9 @@ def test_teacher_with_other_labels_and_empty_pool_are_refused(tiny_body_dir, tea
     other = few_shot.assign(label=few_shot.label.replace({"tech": "science"}))
     teacher = FewShotModel.fit(load_body(str(teacher_dir)), other.text, other.label)
     with pytest.raises(DistillError, match=r"teacher's labels .* differ from the student's"):
-        distill(teacher, student, list(make_texts(5).text), max_steps=2)
+        distill(teacher, student.body, list(make_texts(5).text), student.labels, max_steps=2)
     with pytest.raises(DistillError, match="unlabeled pool has 0 text"):
-        distill(student, student, [], max_steps=2)
+        distill(student, student.body, [], student.labels, max_steps=2)
 
 
 def test_head_can_also_learn_the_labelled_texts(tiny_body_dir, teacher_dir):
@@ -87,6 +87,6 @@ def test_head_can_also_learn_the_labelled_texts(tiny_body_dir, teacher_dir):
     teacher = trained(teacher_dir, few_shot, seed=1)
     student = trained(tiny_body_dir, few_shot, seed=2)
     result = distill(
-        teacher, student, list(make_texts(5, seed=4).text), max_steps=2, labeled=few_shot, seed=0
+        teacher, student.body, list(make_texts(5, seed=4).text), student.labels, max_steps=2, labeled=few_shot, seed=0
     )
     assert result.model.info["n_train"] == 15 + len(few_shot)

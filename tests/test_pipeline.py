@@ -92,9 +92,9 @@ def make_project(tmp_path: Path) -> Path:
     return project
 
 
-STUDENT = {"sample", "pairs", "train_body", "fit_head", "evaluate@student"}
-TEACHER = {"train_teacher", "evaluate@teacher"}
-DISTILLED = {"distill", "evaluate@distilled", "compare"}
+STUDENT = {"sample", "pairs", "train_body", "embed@student", "fit_head", "evaluate@student"}
+TEACHER = {"train_teacher", "embed@teacher", "evaluate@teacher"}
+DISTILLED = {"distill", "embed@distilled", "evaluate@distilled"}
 ALL = STUDENT | TEACHER | DISTILLED
 
 
@@ -115,8 +115,12 @@ def test_only_what_changed_reruns(tmp_path):
         assert set(other) == set(scores)  # same keys for every model: dvc exp show lines them up
     targets = pd.read_parquet(project / "data" / "distill" / "pairs.parquet")["label"]
     assert len(targets) == 32 and targets.std() > 0.01
-    compared = pd.read_csv(project / "metrics" / "compare.csv")
-    assert list(compared.model) == ["student", "teacher", "distilled"]
+    for model in ("student", "teacher", "distilled"):
+        summary = json.loads((project / "metrics" / model / "summary.json").read_text())
+        full = json.loads((project / "metrics" / f"{model}.json").read_text())
+        assert summary == [{"model": model, "accuracy": full["accuracy"], "f1_macro": full["f1_macro"]}]
+    # every evaluation reused the embed stage's embeddings (the model's body is the embedded body)
+    assert first.stdout.count("(cached embeddings)") == 3, first.stdout
 
     assert stages_run(sh(project, "dvc", "repro")) == set()
     sh(project, "git", "add", "-A")
@@ -127,12 +131,14 @@ def test_only_what_changed_reruns(tmp_path):
     assert stages_run(sh(project, "dvc", "repro", "--force", "--single-item", "pairs")) == {"pairs"}
     assert stages_run(sh(project, "dvc", "repro")) == set()
 
-    # the distilled student starts from the baseline student, so it follows the student's changes
+    # a head-only experiment re-fits the head and re-evaluates from cached embeddings, nothing else
     head_only = sh(project, "dvc", "exp", "run", "-S", "head.params.C=0.5")
-    assert stages_run(head_only) == {"fit_head", "evaluate@student"} | DISTILLED
+    assert stages_run(head_only) == {"fit_head", "evaluate@student"}
+    assert "(cached embeddings)" in head_only.stdout
 
+    # the distilled student starts from the trained student body, so it follows body changes
     body_change = sh(project, "dvc", "exp", "run", "-S", "train.num_epochs=2")
-    assert stages_run(body_change) == {"train_body", "fit_head", "evaluate@student"} | DISTILLED
+    assert stages_run(body_change) == {"train_body", "embed@student", "fit_head", "evaluate@student"} | DISTILLED
 
     assert stages_run(sh(project, "dvc", "exp", "run", "-S", "distill.max_steps=3")) == DISTILLED
     assert stages_run(sh(project, "dvc", "exp", "run", "-S", "teacher.num_epochs=2")) == TEACHER | DISTILLED
@@ -155,15 +161,13 @@ def test_only_what_changed_reruns(tmp_path):
     # one parent per commit (the two plain repro commits) and one per experiment
     assert sorted(r.info.run_name.split()[0] for r in parents.values()).count("repro") == 2
     assert len(parents) == 6
+    # the first run's parent shows the three models side by side
+    first_parent = min(parents.values(), key=lambda r: r.info.start_time)
+    assert {f"{m}.{k}" for m in ("student", "teacher", "distilled") for k in ("accuracy", "f1_macro")} <= set(
+        first_parent.data.metrics
+    )
     fit_heads = [r for r in stage_runs if r.data.tags["dvc.stage"] == "fit_head"]
     assert sorted(r.data.params["head.params.C"] for r in fit_heads) == ["0.5", "0.5", "1.0"]
-    # every experiment's parent shows the three models side by side, re-evaluated or not
-    for run in stage_runs:
-        if run.data.tags["dvc.stage"] == "compare":
-            parent = parents[run.data.tags["mlflow.parentRunId"]]
-            assert {f"{m}.{k}" for m in ("student", "teacher", "distilled") for k in ("accuracy", "f1_macro")} <= set(
-                parent.data.metrics
-            )
     evaluations = [r for r in stage_runs if r.data.tags["dvc.stage"] == "evaluate@student"]
     assert all(r.data.metrics["accuracy"] == pytest.approx(r.data.metrics["accuracy"]) for r in evaluations)
     artifacts = client.list_artifacts(evaluations[0].info.run_id, "confusion")

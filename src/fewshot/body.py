@@ -278,6 +278,12 @@ def save_body(model, path: str | Path, info: dict | None = None) -> None:
     import json
 
     _quiet_libraries()
+    # A fast tokenizer saves the truncation/padding of its last call; reset them so the same body
+    # saves to the same bytes whether or not it was used (sentence-transformers sets both per call).
+    backend = getattr(getattr(model, "tokenizer", None), "backend_tokenizer", None)
+    if backend is not None:
+        backend.no_truncation()
+        backend.no_padding()
     model.save(str(path), create_model_card=False)
     if info is not None:
         (Path(path) / BODY_INFO).write_text(json.dumps(info, indent=2, sort_keys=True) + "\n")

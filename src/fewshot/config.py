@@ -100,6 +100,7 @@ class DistillParams(_Section):
     body_learning_rate: float = Field(2e-5, gt=0)
     warmup_proportion: float = Field(0.1, ge=0, lt=1)
     include_labeled: bool = False
+    head: HeadParams = HeadParams()
 
     @field_validator("max_steps")
     @classmethod

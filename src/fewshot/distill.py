@@ -1,10 +1,13 @@
 """Distillation: a trained student learns from a trained teacher, using unlabeled texts.
 
+The student is the trained baseline body (``models/student_body``): its head is fitted here with the
+``distill.head`` params, so changing the baseline student's head does not re-train the distilled one.
+
 1. embed the unlabeled texts with the teacher once;
 2. draw pairs of unlabeled texts (seeded; memory O(pairs)) whose target is the teacher's cosine
    similarity of the two texts;
 3. train the student body on those targets with CosineSimilarityLoss;
-4. fit the student head (its own head type and params) on the teacher's predicted labels for the
+4. fit the distilled student's head on the teacher's predicted labels for the
    unlabeled texts, plus, optionally, the labelled few-shot texts with their true labels.
 
 setfit 1.2.0's DistillationTrainer builds its pairs before the teacher's embeddings exist, so every
@@ -51,10 +54,10 @@ def teacher_pairs(teacher_embeddings: np.ndarray, texts: Sequence[str], count: i
     )
 
 
-def check_compatible(teacher: FewShotModel, student: FewShotModel) -> None:
-    if sorted(map(str, teacher.labels)) != sorted(map(str, student.labels)):
+def check_compatible(teacher: FewShotModel, labels: Sequence) -> None:
+    if sorted(map(str, teacher.labels)) != sorted(map(str, labels)):
         raise DistillError(
-            f"the teacher's labels {teacher.labels} differ from the student's {student.labels}. "
+            f"the teacher's labels {teacher.labels} differ from the student's {list(labels)}. "
             "Fix: train both on the same few-shot data (the same sample stage output)"
         )
 
@@ -69,8 +72,12 @@ class DistillResult:
 
 def distill(
     teacher: FewShotModel,
-    student: FewShotModel,
+    student_body,
     unlabeled: Sequence[str],
+    labels: Sequence,
+    head_type: str = "logistic_regression",
+    head_params: dict | None = None,
+    info: dict | None = None,
     num_iterations: int | None = None,
     max_steps: int = 500,
     batch_size: int = 16,
@@ -80,18 +87,21 @@ def distill(
     seed: int = 42,
     on_log: Callable[[int, float], None] | None = None,
 ) -> DistillResult:
-    """Train ``student`` (in place: its body) from ``teacher`` on ``unlabeled`` texts; return the distilled model."""
+    """Train ``student_body`` (in place) from ``teacher`` on ``unlabeled`` texts, fit a head; return the model.
+
+    ``labels`` are the student's label names (predict_proba's column order), the few-shot set's labels.
+    """
     texts = [str(t) for t in unlabeled]
     if len(texts) < 2:
         raise DistillError(
             f"the unlabeled pool has {len(texts)} text(s); distillation needs at least 2. "
             "Fix: raise sample.unlabeled, or use a train split larger than the few-shot set"
         )
-    check_compatible(teacher, student)
+    check_compatible(teacher, labels)
     teacher_embeddings = teacher.encode(texts)
     pairs = teacher_pairs(teacher_embeddings, texts, pair_count(len(texts), num_iterations, max_steps, batch_size), seed)
     result = body_lib.train_body(
-        student.body,
+        student_body,
         pairs,
         num_epochs=1,
         batch_size=batch_size,
@@ -108,13 +118,13 @@ def distill(
         head_texts += list(labeled["text"])
         head_labels += list(labeled["label"])
     model = FewShotModel.fit(
-        student.body,
+        student_body,
         head_texts,
         head_labels,
-        head_type=student.head.type,
-        head_params=student.head.params,
-        label_names=student.labels,
-        info={**student.info, "distilled_from": teacher.info.get("base_model"), "n_unlabeled": len(texts)},
+        head_type=head_type,
+        head_params=head_params,
+        label_names=labels,
+        info={**(info or {}), "distilled_from": teacher.info.get("base_model"), "n_unlabeled": len(texts)},
     )
     counts = pd.Series(teacher_labels).value_counts().to_dict()
     return DistillResult(model=model, pairs=pairs, train=result, teacher_label_counts=counts)

@@ -45,6 +45,11 @@ def _plain(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
+def sorted_labels(labels: Iterable) -> list:
+    """A model's labels for these training labels: the distinct values, sorted (predict_proba's columns)."""
+    return sorted({_plain(label) for label in labels}, key=lambda v: (str(type(v)), v))
+
+
 class FewShotModel:
     def __init__(self, body, head, labels: Sequence, info: dict[str, Any] | None = None):
         self.body = body
@@ -64,21 +69,21 @@ class FewShotModel:
         batch_size: int = 64,
         info: dict[str, Any] | None = None,
         label_names: Sequence | None = None,
+        embeddings: np.ndarray | None = None,
     ) -> FewShotModel:
         """Embed ``texts`` with ``body`` and fit a head on their labels.
 
         The model's ``labels`` (predict_proba's column order) are ``label_names`` if given (a class
-        with no text then gets a column of zeros), else the sorted distinct labels.
+        with no text then gets a column of zeros), else the sorted distinct labels. ``embeddings``
+        (``texts`` embedded by ``body``, e.g. from the embed stage's cache) skip the embedding pass.
         """
-        names = list(label_names) if label_names is not None else sorted(
-            {_plain(label) for label in labels}, key=lambda v: (str(type(v)), v)
-        )
+        names = list(label_names) if label_names is not None else sorted_labels(labels)
         index = {_plain(name): i for i, name in enumerate(names)}
         unknown = sorted({str(_plain(label)) for label in labels if _plain(label) not in index})
         if unknown:
             raise ModelError(f"labels {unknown} are not among the model's labels {names}")
         y = np.array([index[_plain(label)] for label in labels], dtype=np.int64)
-        x = body_lib.encode(body, _as_texts(texts), batch_size=batch_size)
+        x = embeddings if embeddings is not None else body_lib.encode(body, _as_texts(texts), batch_size=batch_size)
         head = heads.make_head(head_type, head_params).fit(x, y, n_classes=len(names))
         return cls(body, head, names, {**(info or {}), "n_train": len(y)})
 

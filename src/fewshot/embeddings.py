@@ -1,0 +1,65 @@
+"""Embeddings cached as a stage output, keyed by the body and the texts.
+
+The ``embed`` stage embeds the few-shot train set and the test set once per body and writes them here;
+``fit_head`` and ``evaluate`` reuse them, so a head-only experiment embeds nothing. Each set is stored
+with the fingerprint of the body that made it and the hash of its texts, and is used only when both
+match (a head that trains the body, ``end_to_end``, changes the body: its model is then re-embedded)::
+
+    <dir>/train.npy, <dir>/test.npy   float32, one row per text, in the Parquet's row order
+    <dir>/embeddings.json              {"body": fingerprint, "sets": {"train": {"n", "texts"}, ...}}
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from fewshot.io import atomic_dir
+
+INDEX = "embeddings.json"
+# files that describe a body but do not change what it computes
+_NOT_WEIGHTS = {"README.md", "fewshot_body.json"}
+
+
+def body_fingerprint(body_dir: str | Path) -> str:
+    """SHA-256 over the files of a saved body (weights, vocabulary, configs), by relative path."""
+    root = Path(body_dir)
+    digest = hashlib.sha256()
+    for path in sorted(p for p in root.rglob("*") if p.is_file() and p.name not in _NOT_WEIGHTS):
+        digest.update(str(path.relative_to(root)).encode() + b"\0")
+        with path.open("rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()
+
+
+def texts_hash(texts: Sequence[str]) -> str:
+    digest = hashlib.sha256()
+    for text in texts:
+        digest.update(str(text).encode() + b"\0")
+    return digest.hexdigest()
+
+
+def write_embeddings(out_dir: str | Path, fingerprint: str, sets: dict[str, tuple[Sequence[str], np.ndarray]]) -> None:
+    """Write ``{name: (texts, embeddings)}`` atomically, with the body fingerprint and texts hashes."""
+    index = {"body": fingerprint, "sets": {}}
+    with atomic_dir(out_dir) as tmp:
+        for name, (texts, emb) in sorted(sets.items()):
+            np.save(tmp / f"{name}.npy", np.ascontiguousarray(emb, dtype=np.float32), allow_pickle=False)
+            index["sets"][name] = {"n": len(texts), "texts": texts_hash(texts)}
+        (tmp / INDEX).write_text(json.dumps(index, indent=2, sort_keys=True) + "\n")
+
+
+def cached(cache_dir: str | Path | None, name: str, texts: Sequence[str], body_dir: str | Path) -> np.ndarray | None:
+    """The cached embeddings of ``texts`` by the body saved at ``body_dir``, or None if not cached."""
+    if cache_dir is None or not (Path(cache_dir) / INDEX).exists():
+        return None
+    index = json.loads((Path(cache_dir) / INDEX).read_text())
+    entry = index.get("sets", {}).get(name)
+    if entry is None or entry["texts"] != texts_hash(texts) or index.get("body") != body_fingerprint(body_dir):
+        return None
+    return np.load(Path(cache_dir) / f"{name}.npy", allow_pickle=False)
