@@ -94,7 +94,7 @@ def make_project(tmp_path: Path) -> Path:
 
 STUDENT = {"sample", "pairs", "train_body", "fit_head", "evaluate@student"}
 TEACHER = {"train_teacher", "evaluate@teacher"}
-DISTILLED = {"distill", "evaluate@distilled", "compare"}
+DISTILLED = {"distill", "evaluate@distilled", "compare", "register"}
 ALL = STUDENT | TEACHER | DISTILLED
 
 
@@ -170,3 +170,7 @@ def test_only_what_changed_reruns(tmp_path):
     assert {Path(a.path).name for a in artifacts} == {"confusion.json", "student.png"}
     train_runs = [r for r in stage_runs if r.data.tags["dvc.stage"] == "train_body"]
     assert len(client.get_metric_history(train_runs[0].info.run_id, "loss")) > 1
+    # register: each run logged the distilled model as a pyfunc model and registered a new version
+    assert json.loads((project / "models" / "registered.json").read_text())["model"] == "distilled"
+    registers = [r for r in stage_runs if r.data.tags["dvc.stage"] == "register"]
+    assert len(client.search_model_versions("name='fewshot'")) == len(registers) == 5

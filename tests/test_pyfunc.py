@@ -195,3 +195,13 @@ def test_spark_udf_scores_a_dataframe_like_the_python_api(pyfunc_dir, tiny_model
         spark.stop()
     assert len(scored) == 300
     assert scored["label"].tolist() == expected
+
+
+def test_registry_params_name_a_model_directory():
+    from fewshot.config import ParamsError, parse_params
+
+    assert parse_params({}).registry.model == "distilled" and parse_params({}).registry.name == "fewshot"
+    with pytest.raises(ParamsError, match="registry.model"):
+        parse_params({"registry": {"model": "../models/x"}})
+    with pytest.raises(ParamsError, match="did you mean 'model'"):
+        parse_params({"registry": {"modle": "student"}})
