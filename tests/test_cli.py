@@ -39,7 +39,7 @@ def _check(out: pd.DataFrame, expected, probe) -> None:
 @pytest.mark.parametrize("suffix", [".csv", ".parquet", ".jsonl"])
 def test_predict_reads_and_writes_each_table_format(tiny_model_dir, probe, expected, tmp_path, suffix):
     src, dst = tmp_path / f"in{suffix}", tmp_path / f"out{suffix}"
-    frame = probe.rename(columns={"text": "body"}).assign(id=range(len(probe)))
+    frame = probe.rename(columns={"text": "body"}).assign(id=range(len(probe)))  # and a true `label`
     if suffix == ".csv":
         frame.to_csv(src, index=False)
     elif suffix == ".parquet":
@@ -52,6 +52,7 @@ def test_predict_reads_and_writes_each_table_format(tiny_model_dir, probe, expec
     read = {".csv": pd.read_csv, ".parquet": pd.read_parquet, ".jsonl": lambda p: pd.read_json(p, lines=True)}
     out = read[suffix](dst)
     assert list(out["id"]) == list(range(len(probe)))  # the input's other columns are kept
+    assert list(out["input_label"]) == list(probe.label)  # a clashing one is renamed, not lost
     _check(out.rename(columns={"body": "text"}), expected, probe)
 
 

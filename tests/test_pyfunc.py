@@ -179,16 +179,17 @@ def test_spark_udf_scores_a_dataframe_like_the_python_api(pyfunc_dir, tiny_model
     texts = list(make_texts(100, seed=41).text)  # 300 rows
     expected = list(FewShotModel.load(tiny_model_dir).predict(texts))
     spark = (
-        SparkSession.builder.master("local[2]")
+        SparkSession.builder.master("local[1]")  # one worker: one model load; fast enough for CI
         .appName("fewshot-test")
-        .config("spark.sql.shuffle.partitions", "2")
+        .config("spark.sql.shuffle.partitions", "1")
         .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
         .config("spark.driver.host", "127.0.0.1")
         .config("spark.driver.bindAddress", "127.0.0.1")
         .getOrCreate()
     )
     try:
-        frame = spark.createDataFrame(pd.DataFrame({"id": range(len(texts)), "text": texts})).repartition(2)
+        frame = spark.createDataFrame(pd.DataFrame({"id": range(len(texts)), "text": texts}))
         udf = mlflow.pyfunc.spark_udf(spark, str(pyfunc_dir), result_type="string", env_manager="local")
         scored = frame.withColumn("label", udf("text")).orderBy("id").toPandas()
     finally:

@@ -114,8 +114,8 @@ def cmd_predict(args: argparse.Namespace) -> None:
     model = FewShotModel.load(_model_dir(args.model))
     frame, column = read_texts(args.input, args.text_column)
     predicted = predictions_frame(model, frame[column].astype(str), batch_size=args.batch_size)
-    clash = [c for c in predicted.columns if c in frame.columns]
-    out = pd.concat([frame.drop(columns=clash).reset_index(drop=True), predicted], axis=1)
+    kept = frame.rename(columns={c: f"input_{c}" for c in predicted.columns if c in frame.columns})  # e.g. a true label
+    out = pd.concat([kept.reset_index(drop=True), predicted], axis=1)
     write_table(out, args.output, args.format)
     if args.output not in (None, "-"):
         print(f"predict: {len(out)} texts -> {args.output}", file=sys.stderr)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
+import warnings
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
@@ -126,7 +127,8 @@ def save_pyfunc(model_dir: str | Path, path: str | Path, input_example: list[str
     """Write an MLflow model directory for ``model_dir`` at ``path`` (no tracking store involved)."""
     import mlflow.pyfunc
 
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*type hints.*")  # the signature is given explicitly
         mlflow.pyfunc.save_model(str(path), **_model_kwargs(Path(model_dir), Path(tmp), input_example))
     return Path(path)
 
@@ -146,7 +148,8 @@ def log_pyfunc(
     import mlflow.pyfunc
 
     mlflow.set_tracking_uri(tracking_uri)
-    with tempfile.TemporaryDirectory() as tmp, mlflow.start_run(run_id=run_id):
+    with tempfile.TemporaryDirectory() as tmp, mlflow.start_run(run_id=run_id), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*type hints.*")  # the signature is given explicitly
         kwargs = _model_kwargs(Path(model_dir), Path(tmp), input_example)
         return mlflow.pyfunc.log_model(name=name, registered_model_name=registered_name, **kwargs)
 
