@@ -35,3 +35,16 @@ def _isolated_mlflow(tmp_path, monkeypatch):
     """Each test tracks into its own SQLite store, never the project's."""
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
     monkeypatch.delenv("DVC_EXP_NAME", raising=False)
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tiny_body_dir, tmp_path_factory) -> Path:
+    """A saved FewShotModel (tiny body + logistic head on three topics), shared by the usage tests."""
+    from fewshot.body import load_body
+    from fewshot.model import FewShotModel
+
+    train = make_texts(10, seed=1)
+    model = FewShotModel.fit(load_body(str(tiny_body_dir)), train.text, train.label, info={"base_model": "tiny-bert"})
+    out = tmp_path_factory.mktemp("usage") / "distilled"
+    model.save(out)
+    return out

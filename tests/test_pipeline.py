@@ -94,7 +94,7 @@ def make_project(tmp_path: Path) -> Path:
 
 STUDENT = {"sample", "pairs", "train_body", "embed@student", "fit_head", "evaluate@student"}
 TEACHER = {"train_teacher", "embed@teacher", "evaluate@teacher"}
-DISTILLED = {"distill", "embed@distilled", "evaluate@distilled"}
+DISTILLED = {"distill", "embed@distilled", "evaluate@distilled", "register"}
 ALL = STUDENT | TEACHER | DISTILLED
 
 
@@ -174,3 +174,7 @@ def test_only_what_changed_reruns(tmp_path):
     assert {Path(a.path).name for a in artifacts} == {"confusion.json", "student.png"}
     train_runs = [r for r in stage_runs if r.data.tags["dvc.stage"] == "train_body"]
     assert len(client.get_metric_history(train_runs[0].info.run_id, "loss")) > 1
+    # register: each run logged the distilled model as a pyfunc model and registered a new version
+    assert json.loads((project / "models" / "registered.json").read_text())["model"] == "distilled"
+    registers = [r for r in stage_runs if r.data.tags["dvc.stage"] == "register"]
+    assert len(client.search_model_versions("name='fewshot'")) == len(registers) == 4  # not the head-only one

@@ -114,6 +114,13 @@ class EvaluateParams(_Section):
     batch_size: int = Field(64, ge=1)
 
 
+class RegistryParams(_Section):
+    """Which pipeline model the ``register`` stage logs as an MLflow model, and its registry name."""
+
+    model: str = Field("distilled", pattern=r"^[A-Za-z0-9_.-]+$")
+    name: str = Field("fewshot", min_length=1)
+
+
 class Params(_Section):
     seed: int = 42
     data: DataParams = DataParams()
@@ -124,6 +131,7 @@ class Params(_Section):
     teacher: TeacherParams = TeacherParams()
     distill: DistillParams = DistillParams()
     evaluate: EvaluateParams = EvaluateParams()
+    registry: RegistryParams = RegistryParams()
 
 
 def _suggest(bad: str, choices: list[str]) -> str:

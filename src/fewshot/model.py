@@ -134,8 +134,9 @@ class FewShotModel:
         return cls(body, heads.load_head(path), labels, config)
 
 
-def model_card(model: FewShotModel, name: str) -> str:
-    """A README for the model directory, written without any network call."""
+def model_card(model: FewShotModel, name: str, metrics: dict[str, Any] | None = None) -> str:
+    """A README for the model directory, written without any network call; ``metrics`` (as in
+    ``metrics/<model>.json``) add a section when given."""
     info = model.info
     lines = [
         f"# {name}",
@@ -150,6 +151,9 @@ def model_card(model: FewShotModel, name: str) -> str:
     ]
     if info.get("train"):
         lines.append(f"- Body training params: `{json.dumps(info['train'], sort_keys=True)}`")
+    if metrics:
+        lines += ["", "## Metrics", "", "| metric | value |", "|---|---|"]
+        lines += [f"| {k} | {v} |" for k, v in metrics.items() if isinstance(v, (int, float, str))]
     lines += [
         "",
         "## Use",
@@ -161,6 +165,9 @@ def model_card(model: FewShotModel, name: str) -> str:
         'model.predict(["some text"])        # label names',
         'model.predict_proba(["some text"])  # columns follow model.labels',
         "```",
+        "",
+        "From the shell: `fewshot predict --model DIR --input texts.csv --output labels.csv`; "
+        "`fewshot info DIR` shows this card's facts.",
         "",
     ]
     return "\n".join(lines)

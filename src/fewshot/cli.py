@@ -1,0 +1,255 @@
+"""The ``fewshot`` command: predict with a saved model, show what it is, export to / import from setfit.
+
+    fewshot predict --model models/distilled --input texts.csv --output labels.parquet
+    cat texts.txt | fewshot predict --model models/distilled          # CSV on stdout
+    fewshot info models/distilled
+    fewshot export --format setfit models/distilled setfit-model/
+    fewshot import --format setfit setfit-model/ models/imported --trust-pickle
+
+Every error is one line on stderr (``error: ...``) and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from fewshot.errors import FewshotError
+
+READERS = (".csv", ".parquet", ".jsonl", ".ndjson", ".txt")
+WRITERS = (".csv", ".parquet", ".jsonl", ".ndjson")
+
+
+class CliError(FewshotError):
+    """Bad command-line input: the message names the argument and the fix."""
+
+
+# --- reading and writing tables ---------------------------------------------------------------------
+def _suffix(path: Path, allowed: tuple[str, ...], what: str) -> str:
+    suffix = path.suffix.lower()
+    if suffix not in allowed:
+        raise CliError(
+            f"{what} '{path}': unknown file type '{suffix or '(none)'}'. Fix: use one of {', '.join(allowed)}"
+        )
+    return suffix
+
+
+def _text_lines(lines) -> "pd.DataFrame":
+    import pandas as pd
+
+    return pd.DataFrame({"text": [line.rstrip("\r\n") for line in lines if line.strip()]})
+
+
+def read_texts(path: str | None, text_column: str = "text") -> tuple["pd.DataFrame", str]:
+    """The input table and its text column: CSV, Parquet, JSON Lines, or plain text (one text per
+    non-blank line; also what stdin is read as when ``path`` is None or ``-``)."""
+    import pandas as pd
+
+    if path is None or path == "-":
+        frame, column = _text_lines(sys.stdin), "text"
+    else:
+        file = Path(path)
+        suffix = _suffix(file, READERS, "--input")
+        if not file.is_file():
+            raise CliError(f"--input '{file}': no such file")
+        if suffix == ".txt":
+            with file.open(encoding="utf-8") as f:
+                frame, column = _text_lines(f), "text"
+        elif suffix == ".csv":
+            frame, column = pd.read_csv(file), text_column
+        elif suffix == ".parquet":
+            frame, column = pd.read_parquet(file), text_column
+        else:
+            frame, column = pd.read_json(file, lines=True, dtype=False), text_column
+    if column not in frame.columns:
+        cols = ", ".join(map(str, frame.columns)) or "none"
+        raise CliError(f"--input '{path}': no column '{column}' (columns: {cols}). Fix: --text-column NAME")
+    if frame[column].isna().any():
+        row = int(frame[column].isna().to_numpy().argmax())
+        raise CliError(f"--input '{path}': column '{column}' is empty in row {row}. Fix: drop or fill empty texts")
+    return frame, column
+
+
+def write_table(frame: "pd.DataFrame", path: str | None, fmt: str = "csv") -> None:
+    """To ``path`` (format from its suffix, written atomically) or to stdout as CSV or JSON Lines."""
+    from fewshot.io import _atomic_file, write_csv, write_parquet
+
+    if path is None or path == "-":
+        if fmt == "jsonl":
+            frame.to_json(sys.stdout, orient="records", lines=True, force_ascii=False)
+        else:
+            frame.to_csv(sys.stdout, index=False)
+        return
+    suffix = Path(path).suffix.lower()
+    if suffix == ".csv":
+        write_csv(frame, path)
+    elif suffix == ".parquet":
+        write_parquet(frame, path)
+    else:
+        _atomic_file(path, lambda tmp: frame.to_json(tmp, orient="records", lines=True, force_ascii=False))
+
+
+def predictions_frame(model, texts, batch_size: int = 64) -> "pd.DataFrame":
+    """``label`` and one ``proba_<label>`` column per class, in ``model.labels`` order."""
+    import pandas as pd
+
+    proba = model.predict_proba(texts, batch_size=batch_size)
+    out = pd.DataFrame({"label": model.labels_from_proba(proba)})
+    for k, label in enumerate(model.labels):
+        out[f"proba_{label}"] = proba[:, k]
+    return out
+
+
+# --- commands ---------------------------------------------------------------------------------------
+def cmd_predict(args: argparse.Namespace) -> None:
+    import pandas as pd
+
+    from fewshot.model import FewShotModel
+
+    if args.output not in (None, "-"):
+        _suffix(Path(args.output), WRITERS, "--output")  # fail before any work
+    model = FewShotModel.load(_model_dir(args.model))
+    frame, column = read_texts(args.input, args.text_column)
+    predicted = predictions_frame(model, frame[column].astype(str), batch_size=args.batch_size)
+    kept = frame.rename(columns={c: f"input_{c}" for c in predicted.columns if c in frame.columns})  # e.g. a true label
+    out = pd.concat([kept.reset_index(drop=True), predicted], axis=1)
+    write_table(out, args.output, args.format)
+    if args.output not in (None, "-"):
+        print(f"predict: {len(out)} texts -> {args.output}", file=sys.stderr)
+
+
+def _model_dir(path: str) -> Path:
+    from fewshot.model import MODEL_CONFIG
+
+    directory = Path(path)
+    if not directory.is_dir():
+        raise CliError(f"--model '{path}': no such directory. Fix: give a model directory the pipeline wrote")
+    if not (directory / MODEL_CONFIG).is_file():
+        raise CliError(
+            f"--model '{path}': not a fewshot model directory (no {MODEL_CONFIG}). "
+            "Fix: give a directory like models/distilled"
+        )
+    return directory
+
+
+def model_facts(path: str | Path, metrics_path: str | Path | None = None) -> dict[str, Any]:
+    """What ``fewshot info`` prints, read from the directory's JSON files (the body is not loaded).
+
+    Metrics come from ``metrics_path``, else ``metrics/<dir name>.json`` if it exists (the pipeline's),
+    else ``metrics.json`` in the model directory (the registered copy's)."""
+    from fewshot.heads import HEAD_CONFIG
+    from fewshot.model import MODEL_CONFIG
+
+    directory = _model_dir(str(path))
+    config = json.loads((directory / MODEL_CONFIG).read_text())
+    head = json.loads((directory / HEAD_CONFIG).read_text()) if (directory / HEAD_CONFIG).is_file() else {}
+    size = sum(f.stat().st_size for f in directory.rglob("*") if f.is_file())
+    candidates = [Path(metrics_path)] if metrics_path else [Path("metrics") / f"{directory.name}.json", directory / "metrics.json"]
+    found = next((p for p in candidates if p.is_file()), None)
+    return {
+        "path": str(directory),
+        "base_model": config.get("base_model", "unknown"),
+        "labels": config.get("labels", []),
+        "n_train": config.get("n_train"),
+        "head": {"type": head.get("type"), "params": head.get("params", {})},
+        "train": config.get("train") or {},
+        "size_mb": round(size / 2**20, 1),
+        "metrics": json.loads(found.read_text()) if found else None,
+        "metrics_from": str(found) if found else None,
+    }
+
+
+def cmd_info(args: argparse.Namespace) -> None:
+    facts = model_facts(args.model, args.metrics)
+    if args.json:
+        print(json.dumps(facts, indent=2, sort_keys=True))
+        return
+    print(f"model:       {facts['path']} ({facts['size_mb']} MB)")
+    print(f"base model:  {facts['base_model']}")
+    print(f"labels:      {', '.join(map(str, facts['labels']))}")
+    print(f"train texts: {facts['n_train'] if facts['n_train'] is not None else 'unknown'}")
+    print(f"head:        {facts['head']['type']} {json.dumps(facts['head']['params'], sort_keys=True)}")
+    if facts["train"]:
+        print(f"body params: {json.dumps(facts['train'], sort_keys=True)}")
+    metrics = facts["metrics"]
+    if metrics:
+        shown = {k: v for k, v in metrics.items() if isinstance(v, (int, float))}
+        print(f"metrics:     {', '.join(f'{k} {v}' for k, v in shown.items())} (from {facts['metrics_from']})")
+    else:
+        print("metrics:     none found (run the evaluate stage, or pass --metrics FILE)")
+
+
+def cmd_export(args: argparse.Namespace) -> None:
+    from fewshot import setfit_format
+
+    setfit_format.export_setfit(_model_dir(args.model), args.out)
+    print(f"export: {args.model} -> {args.out} (load with setfit.SetFitModel.from_pretrained)", file=sys.stderr)
+
+
+def cmd_import(args: argparse.Namespace) -> None:
+    from fewshot import setfit_format
+
+    setfit_format.import_setfit(args.src, args.out, trust_pickle=args.trust_pickle)
+    print(f"import: {args.src} -> {args.out}", file=sys.stderr)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="fewshot", description="Use a trained fewshot model.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("predict", help="label texts from a file or stdin")
+    p.add_argument("--model", required=True, help="a saved model directory (e.g. models/distilled)")
+    p.add_argument("--input", help=f"{', '.join(READERS)} file; stdin (one text per line) if left out")
+    p.add_argument("--output", help=f"{', '.join(WRITERS)} file; stdout if left out")
+    p.add_argument("--text-column", default="text", help="column holding the texts (default: text)")
+    p.add_argument("--batch-size", type=int, default=64, help="texts per embedding batch (default: 64)")
+    p.add_argument("--format", choices=("csv", "jsonl"), default="csv", help="stdout format (default: csv)")
+    p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("info", help="base model, labels, params and metrics of a saved model")
+    p.add_argument("model", help="a saved model directory")
+    p.add_argument("--metrics", help="a metrics JSON (default: metrics/<dir name>.json, or DIR/metrics.json)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("export", help="write a model in another library's format")
+    p.add_argument("--format", choices=("setfit",), required=True)
+    p.add_argument("model", help="a saved fewshot model directory")
+    p.add_argument("out", help="the directory to write")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("import", help="read a model saved by another library into a fewshot model directory")
+    p.add_argument("--format", choices=("setfit",), required=True)
+    p.add_argument("src", help="a directory written by setfit's SetFitModel.save_pretrained")
+    p.add_argument("out", help="the fewshot model directory to write")
+    p.add_argument(
+        "--trust-pickle", action="store_true",
+        help="setfit stores its head as a pickle, which can run code when loaded: only for files you trust",
+    )
+    p.set_defaults(func=cmd_import)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if getattr(args, "batch_size", 1) < 1:
+        print("error: --batch-size must be at least 1", file=sys.stderr)
+        return 2
+    try:
+        args.func(args)
+    except FewshotError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # `fewshot predict ... | head`
+        return 0
+    except (OSError, ValueError) as err:  # unreadable files, malformed CSV/Parquet/JSON
+        print(f"error: {type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,41 @@
+"""register: log the chosen model as an MLflow pyfunc model in this stage's run, and register it.
+
+usage: python stages/register.py MODEL_DIR METRICS_JSON OUT_JSON
+
+The registered copy's model card and metrics.json carry the model's evaluation metrics. OUT_JSON names
+what was registered (no run ids or versions: same inputs, same bytes); the version is in MLflow.
+"""
+
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+from fewshot import pyfunc, tracking
+from fewshot.config import load_params
+from fewshot.errors import FewshotError, run_main
+from fewshot.io import write_json
+
+
+def main() -> None:
+    model_dir, metrics_path, out_path = sys.argv[1:4]
+    params = load_params().registry
+    metrics = json.loads(Path(metrics_path).read_text())
+    name = Path(model_dir).name
+
+    with tracking.stage_run("register", {"registry": params.model_dump()}, {"model": name}) as run:
+        if run.run_id is None:
+            raise FewshotError(f"registry: cannot reach the MLflow store at {tracking.tracking_uri()}; nothing registered")
+        with tempfile.TemporaryDirectory() as tmp:
+            copy = pyfunc.registered_copy(model_dir, metrics, Path(tmp) / name)
+            info = pyfunc.log_pyfunc(copy, run.run_id, tracking.tracking_uri(), registered_name=params.name)
+        version = info.registered_model_version
+        run.set_tags({"registry.name": params.name, "registry.version": str(version)})
+    summary = {"name": params.name, "model": name, "source": model_dir}
+    summary["metrics"] = {k: metrics[k] for k in ("accuracy", "f1_macro") if k in metrics}
+    write_json(summary, out_path)
+    print(f"register: {model_dir} -> models:/{params.name}/{version} (tracking: {tracking.tracking_uri()})")
+
+
+if __name__ == "__main__":
+    run_main(main)
