@@ -40,7 +40,7 @@ def test_second_clone_reproduces_from_the_remote_without_running_a_stage(reprodu
         (reproduced / "metrics" / "student.json").read_text()
     )
     # --allow-missing skips stages whose only change is missing data; `dvc pull` then fetches the outputs
-    sh(clone, "dvc", "pull", TARGET)
+    sh(clone, "dvc", "pull", "--with-deps", TARGET)
     assert (clone / "models" / "student" / "head.safetensors").exists()
     assert stages_run(sh(clone, "dvc", "repro", TARGET)) == set()  # and the clone is up to date
 
