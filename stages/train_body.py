@@ -1,6 +1,7 @@
 """train_body: fine-tune the Sentence-Transformers body contrastively on the pairs.
 
 usage: python stages/train_body.py PAIRS_PARQUET OUT_DIR LOSS_CSV
+   or: FEWSHOT_NPROC=2 python -m fewshot.launch stages/train_body.py ...   (DDP under torchrun; rank 0 writes)
 """
 
 import sys
@@ -8,6 +9,7 @@ import sys
 import pandas as pd
 
 from fewshot import body, tracking
+from fewshot.launch import is_main_process
 from fewshot.config import load_params
 from fewshot.errors import run_main
 from fewshot.io import atomic_dir, write_csv
@@ -24,6 +26,8 @@ def main() -> None:
         log_loss = lambda step, loss: run.log_metrics({"loss": loss}, step=step)  # noqa: E731
         result = body.train_from_params(model, pairs, cfg, params.seed, on_log=log_loss)
         info = {"base_model": cfg.model, "train": cfg.model_dump(), "seed": params.seed, "n_pairs": len(pairs)}
+        if not is_main_process():  # torchrun (FEWSHOT_NPROC > 1): rank 0 writes
+            return
         with atomic_dir(out_dir) as tmp:
             body.save_body(model, tmp, info=info)
         write_csv(pd.DataFrame(result.losses, columns=["step", "loss"]), loss_csv)

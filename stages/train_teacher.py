@@ -2,6 +2,7 @@
 
 Same library calls as the student's train_body and fit_head; the `teacher` params section.
 usage: python stages/train_teacher.py PAIRS_PARQUET TRAIN_PARQUET OUT_DIR LOSS_CSV
+   or: FEWSHOT_NPROC=2 python -m fewshot.launch stages/train_teacher.py ...   (DDP under torchrun; rank 0 writes)
 """
 
 import sys
@@ -9,6 +10,7 @@ import sys
 import pandas as pd
 
 from fewshot import body, tracking
+from fewshot.launch import is_main_process
 from fewshot.config import load_params
 from fewshot.errors import run_main
 from fewshot.io import write_csv
@@ -28,6 +30,8 @@ def main() -> None:
         result = body.train_from_params(teacher, pairs, cfg, params.seed, on_log=log_loss)
         train_info = cfg.model_dump(exclude={"head"})
         info = {"base_model": cfg.model, "train": train_info, "seed": params.seed, "n_pairs": len(pairs)}
+        if not is_main_process():  # torchrun (FEWSHOT_NPROC > 1): rank 0 fits the head and writes
+            return
         model = FewShotModel.fit(
             teacher, few_shot["text"], few_shot["label"], cfg.head.type, cfg.head.params, info=info
         )

@@ -45,3 +45,32 @@ def test_tracking_failure_warns_and_never_fails_the_stage(tmp_path, monkeypatch)
             done = True
     assert done and run.failed
     assert any("MLflow tracking disabled" in str(w.message) for w in caught)
+
+
+def test_init_store_creates_the_store_once_even_when_raced(tmp_path, monkeypatch):
+    import os
+    import subprocess
+    import sys
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI")
+    env = {**os.environ, "DVC_ROOT": str(tmp_path)}
+    env.pop("MLFLOW_TRACKING_URI", None)
+    procs = [
+        subprocess.Popen([sys.executable, "-m", "fewshot.tracking", "init"], env=env, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+        for _ in range(3)
+    ]
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0], outs
+    assert all("MLflow store ready" in out for out, _ in outs)
+    client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    assert [e.name for e in client.search_experiments()].count("fewshot") == 1
+    monkeypatch.setenv("DVC_ROOT", str(tmp_path))
+    assert tracking.init_store() == f"sqlite:///{tmp_path.resolve() / 'mlflow.db'}"  # again: changes nothing
+
+
+def test_only_rank_zero_tracks(tmp_path, monkeypatch):
+    monkeypatch.setenv("RANK", "1")
+    with tracking.stage_run("train_body", {"seed": 1}) as run:
+        run.log_metrics({"loss": 1.0})
+    assert run.run_id is None and not (tmp_path / "mlflow.db").exists()

@@ -195,14 +195,21 @@ def train_body(
     seed: int = 42,
     output_dir: str | Path | None = None,
     on_log: Callable[[int, float], None] | None = None,
+    batching: str = "pairs",
 ) -> TrainResult:
-    """Fine-tune ``model`` in place on pairs (``sentence_1``, ``sentence_2``, ``label``) with the ST trainer."""
+    """Fine-tune ``model`` in place on pairs (``sentence_1``, ``sentence_2``, ``label``) with the ST trainer.
+
+    ``batching``: ``pairs`` (``batch_size`` pairs per step, setfit's way) or ``groups`` (at most
+    ``batch_size`` texts with all their listed pairs per step); see :mod:`fewshot.batching`.
+    """
     import tempfile
     import time
 
     from datasets import Dataset
     from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
     from transformers import PrinterCallback, TrainerCallback
+
+    from fewshot.batching import trainer_args
 
     if len(pairs) == 0:
         raise ValueError("pairs: no pairs to train on. Fix: check the pairs stage output")
@@ -233,6 +240,7 @@ def train_body(
             disable_tqdm=not progress_enabled(),
             dataloader_drop_last=False,
             dataloader_pin_memory=torch.cuda.is_available(),
+            **trainer_args(batching),
         )
         trainer = SentenceTransformerTrainer(
             model=model,
@@ -266,6 +274,7 @@ def train_from_params(model, pairs: pd.DataFrame, cfg, seed: int, on_log=None) -
         margin=cfg.margin,
         seed=seed,
         on_log=on_log,
+        batching=cfg.batching,
     )
 
 

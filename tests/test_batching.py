@@ -1,0 +1,91 @@
+import numpy as np
+import pytest
+from datasets import Dataset
+
+from fewshot.batching import BatchingError, GroupBatchSampler, group_pairs, text_codes, trainer_args
+from fewshot.body import load_body, train_body
+from fewshot.config import ParamsError, parse_params
+from fewshot.pairs import generate_pairs, with_texts
+
+
+def _codes(n_texts: int, n_pairs: int, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    first = rng.integers(0, n_texts, n_pairs)
+    second = (first + rng.integers(1, n_texts, n_pairs)) % n_texts
+    return first, second
+
+
+@pytest.mark.parametrize("n_texts,size", [(10, 64), (64, 64), (65, 64), (256, 64), (300, 7), (30, 2)])
+def test_groups_cover_every_pair_once_and_respect_the_text_limit(n_texts, size):
+    first, second = _codes(n_texts, 5000)
+    groups = group_pairs(first, second, size, seed=3)
+    rows = np.concatenate(groups)
+    assert sorted(rows.tolist()) == list(range(5000))  # every listed pair, duplicates included, exactly once
+    for g in groups:
+        assert len(np.unique(np.concatenate([first[g], second[g]]))) <= size
+    if n_texts <= size:
+        assert len(groups) == 1
+    else:
+        assert len(groups) > 1
+    again = group_pairs(first, second, size, seed=3)
+    assert all(np.array_equal(x, y) for x, y in zip(groups, again))
+
+
+def test_group_size_below_two_is_a_clear_error():
+    with pytest.raises(BatchingError, match=r"train.batch_size=1.*groups.*Fix"):
+        group_pairs(np.array([0]), np.array([1]), 1)
+    with pytest.raises(BatchingError, match="train.batching: unknown 'triples'"):
+        trainer_args("triples")
+
+
+def test_text_codes_share_one_code_per_distinct_text():
+    a, b = text_codes(["x", "y", "x"], ["y", "z", "z"])
+    assert a[0] == a[2] == 0 and a[1] == b[0] and b[1] == b[2] and len({*a, *b}) == 3
+
+
+def test_sampler_batches_are_groups_and_each_epoch_reorders_them(texts):
+    pairs = with_texts(generate_pairs(texts.label, seed=1), texts.text)  # 24 texts
+    ds = Dataset.from_pandas(pairs[["sentence_1", "sentence_2", "label"]])
+    sampler = GroupBatchSampler(ds, batch_size=8, drop_last=False, seed=5)
+    epoch0 = list(sampler)
+    assert len(epoch0) == len(sampler) > 1
+    assert sorted(i for batch in epoch0 for i in batch) == list(range(len(pairs)))
+    for batch in epoch0:
+        assert len(set(pairs.sentence_1.iloc[batch]) | set(pairs.sentence_2.iloc[batch])) <= 8
+    assert list(sampler) == epoch0  # same epoch, same order
+    sampler.set_epoch(1)
+    epoch1 = list(sampler)
+    assert epoch1 != epoch0 and sorted(map(tuple, epoch1)) == sorted(map(tuple, epoch0))
+
+
+def test_groups_training_runs_one_step_per_group_and_is_deterministic(tiny_body_dir, texts):
+    pairs = with_texts(generate_pairs(texts.label), texts.text)
+    first, second = text_codes(pairs.sentence_1, pairs.sentence_2)
+    n_groups = len(group_pairs(first, second, 12, seed=7))
+    outputs = []
+    for _ in range(2):
+        model = load_body(str(tiny_body_dir))
+        result = train_body(model, pairs, num_epochs=2, batch_size=12, body_learning_rate=1e-3, seed=7,
+                            batching="groups")
+        assert result.steps == 2 * n_groups
+        outputs.append(model.encode(["game team won", "market stock"]))
+    np.testing.assert_array_equal(outputs[0], outputs[1])
+    # all texts in one group: one step per epoch, whatever the number of pairs
+    model = load_body(str(tiny_body_dir))
+    assert train_body(model, pairs, num_epochs=3, batch_size=64, seed=7, batching="groups").steps == 3
+
+
+def test_groups_training_learns(tiny_body_dir, texts):
+    pairs = with_texts(generate_pairs(texts.label), texts.text)
+    model = load_body(str(tiny_body_dir))
+    result = train_body(model, pairs, max_steps=30, batch_size=64, body_learning_rate=1e-3, seed=0,
+                        batching="groups")
+    losses = [loss for _, loss in result.losses]
+    assert result.steps == 30 and np.mean(losses[-5:]) < 0.5 * np.mean(losses[:5])
+
+
+def test_batching_param_is_validated_and_the_teacher_has_it():
+    params = parse_params({"train": {"batching": "groups"}})
+    assert params.train.batching == "groups" and params.teacher.batching == "pairs"
+    with pytest.raises(ParamsError, match="train.batching"):
+        parse_params({"train": {"batching": "triples"}})

@@ -1,0 +1,73 @@
+"""train_body and train_teacher under torchrun: 2 CPU processes (DDP, gloo) on the tiny model; rank 0 writes."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from mlflow.tracking import MlflowClient
+from ruamel.yaml import YAML
+
+from conftest import ROOT
+from fewshot import launch
+from fewshot.errors import FewshotError
+from fewshot.pairs import generate_pairs, with_texts
+from tiny import make_texts
+
+
+def test_nproc_comes_from_the_environment(monkeypatch):
+    monkeypatch.delenv(launch.ENV, raising=False)
+    assert launch.nproc() == 1
+    monkeypatch.setenv(launch.ENV, "3")
+    assert launch.nproc() == 3
+    for bad in ("0", "two"):
+        monkeypatch.setenv(launch.ENV, bad)
+        with pytest.raises(FewshotError, match=r"FEWSHOT_NPROC='.*'.*Fix: export FEWSHOT_NPROC=2"):
+            launch.nproc()
+    assert launch.command("s.py", ["a"], 2)[1:5] == ["-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"]
+
+
+def _project(tmp_path: Path, tiny_body_dir: Path) -> Path:
+    few = make_texts(8, seed=1)  # 24 texts, 3 classes
+    few.to_parquet(tmp_path / "train.parquet")
+    pairs = with_texts(generate_pairs(few.label, sampling_strategy="unique", seed=1), few.text)
+    pairs.to_parquet(tmp_path / "pairs.parquet")  # 276 pairs
+    section = {"model": str(tiny_body_dir), "num_epochs": 1, "batch_size": 23, "body_learning_rate": 1e-3}
+    YAML().dump({"seed": 1, "train": section, "teacher": section}, tmp_path / "params.yaml")
+    return tmp_path
+
+
+def _launch(cwd: Path, n: int, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", launch.ENV: str(n), "OMP_NUM_THREADS": "1",
+           "MLFLOW_TRACKING_URI": f"sqlite:///{cwd / 'mlflow.db'}"}
+    proc = subprocess.run([sys.executable, "-m", "fewshot.launch", *args], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc
+
+
+def _stage_runs(cwd: Path, stage: str) -> list:
+    client = MlflowClient(f"sqlite:///{cwd / 'mlflow.db'}")
+    exp = client.get_experiment_by_name("fewshot")
+    return [r for r in client.search_runs([exp.experiment_id]) if r.data.tags.get("dvc.stage") == stage]
+
+
+@pytest.mark.e2e
+def test_train_body_and_teacher_on_two_processes(tmp_path, tiny_body_dir):
+    project = _project(tmp_path, tiny_body_dir)
+    # one process: 276 pairs / 23 per step = 12 steps
+    _launch(project, 1, str(ROOT / "stages" / "train_body.py"), "pairs.parquet", "single", "single.csv")
+    assert len(pd.read_csv(project / "single.csv")) == 12
+    # two DDP processes, 23 pairs each per step: 6 steps; one set of outputs, one MLflow run
+    proc = _launch(project, 2, str(ROOT / "stages" / "train_body.py"), "pairs.parquet", "body", "loss.csv")
+    assert proc.stdout.count("train_body: 6 steps") == 1, proc.stdout + proc.stderr  # rank 0 reports
+    assert (project / "body" / "model.safetensors").exists() and not list(project.glob("body.*"))
+    assert pd.read_csv(project / "loss.csv").step.tolist() == list(range(1, 7))
+    assert len(_stage_runs(project, "train_body")) == 2  # the single-process run and rank 0 of the DDP run
+    proc = _launch(project, 2, str(ROOT / "stages" / "train_teacher.py"), "pairs.parquet", "train.parquet",
+                   "teacher", "teacher.csv")
+    assert proc.stdout.count("train_teacher: 6 steps") == 1  # rank 0 fits the head and reports
+    assert (project / "teacher" / "head.safetensors").exists()
+    assert len(_stage_runs(project, "train_teacher")) == 1
