@@ -26,7 +26,7 @@ def main() -> None:
     start = time.perf_counter()
     predicted = model.labels_from_proba(model.predict_proba(test["text"], batch_size=params.evaluate.batch_size))
     seconds = time.perf_counter() - start
-    scores = metrics.classification_metrics(test["label"], predicted, model.labels)
+    scores = metrics.classification_metrics(test["label"], predicted, model.labels, params.evaluate.metrics)
     scores.update(params=model.num_params(), texts_per_s=round(len(test) / seconds, 1))
     write_json(scores, metrics_path)
     write_json(metrics.confusion_rows(test["label"], predicted), confusion_path)
@@ -37,7 +37,8 @@ def main() -> None:
         run.log_parent_metrics({f"{name}.{k}": v for k, v in flat.items() if "." not in k})
         run.log_artifact(confusion_path, "confusion")
         run.log_figure(metrics.confusion_figure(test["label"], predicted, model.labels), f"confusion/{name}.png")
-    print(f"evaluate@{name}: accuracy {scores['accuracy']:.4f}, f1_macro {scores['f1_macro']:.4f} on {len(test)} texts")
+    shown = ", ".join(f"{k} {scores[k]:.4f}" for k in params.evaluate.metrics)
+    print(f"evaluate@{name}: {shown} on {len(test)} texts")
 
 
 if __name__ == "__main__":
