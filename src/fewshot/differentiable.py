@@ -95,7 +95,7 @@ class DifferentiableHead:
             x = encode(body, texts)
         torch.manual_seed(seed)
         generator = torch.Generator().manual_seed(seed)
-        dim = x.shape[1] if x is not None else body.get_sentence_embedding_dimension()
+        dim = x.shape[1] if x is not None else _embedding_dim(body)
         device = next(body.parameters()).device if body is not None else torch.device("cpu")
         self.linear = nn.Linear(dim, self.n_classes, bias=bool(self.params["bias"])).to(device)
         groups = [{"params": self.linear.parameters(), "lr": float(args["head_learning_rate"])}]
@@ -218,3 +218,8 @@ class DifferentiableHead:
             raise HeadError(f"{directory}: head weights do not match head.json ({err})") from None
         head.linear.eval()
         return head
+
+
+def _embedding_dim(body) -> int:
+    getter = getattr(body, "get_embedding_dimension", None) or body.get_sentence_embedding_dimension  # ST < 6
+    return int(getter())
