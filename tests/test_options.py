@@ -355,3 +355,37 @@ def test_evaluate_metrics_are_chosen_and_default_keys_stay():
     assert "accuracy" not in chosen
     with pytest.raises(ParamsError, match="'evaluate.metrics.0'"):
         parse_params({"evaluate": {"metrics": ["auc"]}})
+
+
+# --- the stages, with the options from params.yaml -----------------------------------------------------
+def test_stages_take_the_options_from_params(tmp_path, tiny_body_dir):
+    from test_stages import run_stage, write_params
+    from tiny import make_texts
+
+    make_texts(10, seed=1).to_parquet(tmp_path / "train.parquet")
+    make_texts(4, seed=2).to_parquet(tmp_path / "test.parquet")
+    write_params(tmp_path, {
+        "sample": {"validation": 2},
+        "train": {"model": str(tiny_body_dir), "loss": "BatchHardTripletLoss", "distance_metric": "cosine",
+                  "num_epochs": [1, 3], "batch_size": [6, 4], "end_to_end": True},
+        "head": {"type": "differentiable", "early_stopping_patience": 5},
+        "evaluate": {"metrics": ["accuracy", "matthews_corrcoef"]},
+    })
+
+    def ok(script, *args):
+        proc = run_stage(tmp_path, script, *args)
+        assert proc.returncode == 0, proc.stderr
+        return proc
+
+    ok("sample.py", "fs")
+    assert len(pd.read_parquet(tmp_path / "fs" / "validation.parquet")) == 6
+    pd.DataFrame({"sentence_1": ["a"], "sentence_2": ["b"], "label": [0.0]}).to_parquet(tmp_path / "pairs.parquet")
+    ok("train_body.py", "pairs.parquet", "body", "loss.csv", "fs/train.parquet")
+    assert len(pd.read_csv(tmp_path / "loss.csv")) == 2  # 12 labelled texts, batches of 6: not the one pair
+    ok("fit_head.py", "body", "fs/train.parquet", "model", "fs/validation.parquet")
+    head = json.loads((tmp_path / "model" / "head.json").read_text())
+    assert head["type"] == "differentiable" and len(head["history"]) == 3 and "val_loss" in head["history"][0]
+    out = ok("evaluate.py", "model", "fs/test.parquet", "scores.json", "confusion.json")
+    scores = json.loads((tmp_path / "scores.json").read_text())
+    assert {"accuracy", "matthews_corrcoef"} <= set(scores) and "f1_macro" not in scores
+    assert "matthews_corrcoef" in out.stdout
