@@ -389,3 +389,18 @@ def test_stages_take_the_options_from_params(tmp_path, tiny_body_dir):
     scores = json.loads((tmp_path / "scores.json").read_text())
     assert {"accuracy", "matthews_corrcoef"} <= set(scores) and "f1_macro" not in scores
     assert "matthews_corrcoef" in out.stdout
+
+
+@pytest.mark.parametrize("kind", ["sklearn.ensemble.RandomForestClassifier", "sklearn.neighbors.KNeighborsClassifier"])
+def test_sklearn_head_files_are_byte_identical_across_saves(tmp_path, kind):
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(30, 4)), np.arange(30) % 3
+    saved = []
+    for name in ("a", "b"):
+        head = make_head(kind, {"random_state": 0} if "Forest" in kind else {}).fit(x, y, 3)
+        (tmp_path / name).mkdir()
+        head.save(tmp_path / name)
+        saved.append((tmp_path / name / "head.skops").read_bytes())
+        loaded = SklearnHead.load(tmp_path / name, json.loads((tmp_path / name / "head.json").read_text()))
+        assert np.array_equal(loaded.predict_proba(x), head.predict_proba(x))
+    assert saved[0] == saved[1]

@@ -206,6 +206,44 @@ def _label_scores(est, x: np.ndarray, n_labels: int) -> np.ndarray:
     return np.asarray(est.predict(x), dtype=np.float64)
 
 
+def _canonical_skops(raw: bytes) -> bytes:
+    """The same skops archive with reproducible bytes: skops names members and memo ids after ``id()``
+    and stamps the time; here they are numbered in order of appearance and the time fixed."""
+    import io
+    import zipfile
+
+    src = zipfile.ZipFile(io.BytesIO(raw))
+    members = set(src.namelist()) - {"schema.json"}
+    ids: dict[int, int] = {}
+    files: dict[str, str] = {}
+
+    def walk(node):
+        if isinstance(node, dict):
+            out = {}
+            for key, value in node.items():
+                if key == "__id__" and isinstance(value, int):
+                    out[key] = ids.setdefault(value, len(ids))
+                elif isinstance(value, str) and value in members:
+                    out[key] = files.setdefault(value, f"{len(files)}{Path(value).suffix}")
+                else:
+                    out[key] = walk(value)
+            return out
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        return node
+
+    schema = walk(json.loads(src.read("schema.json")))
+    if set(files) != members:
+        raise HeadError(f"skops archive: members {sorted(members - set(files))} not referenced by its schema")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as out:
+        stamp = (1980, 1, 1, 0, 0, 0)
+        out.writestr(zipfile.ZipInfo("schema.json", stamp), json.dumps(schema, indent=2))
+        for old, new in sorted(files.items(), key=lambda kv: int(kv[1].split(".")[0])):
+            out.writestr(zipfile.ZipInfo(new, stamp), src.read(old))
+    return buffer.getvalue()
+
+
 class SklearnHead:
     """Any sklearn-style classifier, by dotted class name; ``params`` go to its constructor.
 
@@ -282,7 +320,7 @@ class SklearnHead:
         import skops.io as sio
 
         directory = Path(directory)
-        sio.dump(self.estimator, directory / SKOPS_FILE)
+        (directory / SKOPS_FILE).write_bytes(_canonical_skops(sio.dumps(self.estimator)))
         config = {
             "type": self.type,
             "params": self.params,
