@@ -115,8 +115,10 @@ class FewShotModel:
             val = None
             if validation is not None and len(validation[0]):
                 vlabels = [label_list(v) for v in validation[1]] if multi else [_plain(v) for v in validation[1]]
+                vtexts = _as_texts(validation[0])
+                # validation texts of a label the model does not have cannot be scored: left out
                 keep = [i for i, v in enumerate(vlabels) if all(x in index for x in (v if multi else [v]))]
-                val = ([_as_texts(validation[0])[i] for i in keep], _targets([vlabels[i] for i in keep], index, multi))
+                val = ([vtexts[i] for i in keep], _targets([vlabels[i] for i in keep], index, multi))
             head.fit_texts(body, texts, y, len(names), training=head_training, validation=val, seed=seed,
                            on_epoch=on_epoch)
         else:
