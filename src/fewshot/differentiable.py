@@ -110,7 +110,8 @@ class DifferentiableHead:
         def embed(rows: torch.Tensor, grad: bool) -> torch.Tensor:
             if not end_to_end:
                 return features[rows.to(device)]
-            batch = body.tokenize([texts[i] for i in rows.tolist()])
+            tokenize = getattr(body, "preprocess", None) or body.tokenize  # renamed in ST 6
+            batch = tokenize([texts[i] for i in rows.tolist()])
             batch = {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
             with torch.set_grad_enabled(grad):
                 return body(batch)["sentence_embedding"]
