@@ -192,14 +192,14 @@ def _sample_multi(df: pd.DataFrame, num_samples: int, seed: int, allow_fewer: bo
     shuffled = df.iloc[np.random.default_rng(seed).permutation(len(df))].reset_index(drop=True)
     label_sets = [set(row) for row in shuffled[LABEL]]
     all_labels = sorted({v for s in label_sets for v in s}, key=str)
-    kept: list[int] = []
+    kept: set[int] = set()
     have = dict.fromkeys(all_labels, 0)
     for label in all_labels:
         for i, labels in enumerate(label_sets):
             if have[label] >= num_samples:
                 break
             if label in labels and i not in kept:
-                kept.append(i)
+                kept.add(i)
                 for v in labels:
                     have[v] += 1
     short = {k: v for k, v in have.items() if v < num_samples}
