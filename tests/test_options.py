@@ -404,3 +404,18 @@ def test_sklearn_head_files_are_byte_identical_across_saves(tmp_path, kind):
         loaded = SklearnHead.load(tmp_path / name, json.loads((tmp_path / name / "head.json").read_text()))
         assert np.array_equal(loaded.predict_proba(x), head.predict_proba(x))
     assert saved[0] == saved[1]
+
+
+def test_multi_label_survives_parquet_between_stages(tiny_body, texts, tmp_path):
+    from fewshot.io import write_parquet
+
+    frame = data.validate(pd.DataFrame({"text": texts.text, "label": _multi(texts)}))
+    write_parquet(data.sample(frame, 4, seed=0), tmp_path / "train.parquet")
+    few = pd.read_parquet(tmp_path / "train.parquet")  # list labels come back as numpy arrays
+    assert len(generate_pairs(few["label"])) > 0
+    model = FewShotModel.fit(tiny_body, few["text"], few["label"])
+    scores = metrics.classification_metrics(few["label"], model.predict(few["text"]), model.labels)
+    assert model.multi_label and 0 <= scores["hamming_loss"] <= 1
+    assert metrics.confusion_rows(few["label"][:1], model.predict(few["text"][:1]))[0]["actual"] in {
+        "|".join(sorted(map(str, few["label"][0])))
+    }
