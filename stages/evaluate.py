@@ -33,7 +33,7 @@ def main() -> None:
     predicted = model.labels_from_proba(model.proba_from_embeddings(emb))
     seconds = time.perf_counter() - start + (json.loads(Path(speed_path).read_text())["seconds"] if reused else 0)
 
-    scores = metrics.classification_metrics(test["label"], predicted, model.labels)
+    scores = metrics.classification_metrics(test["label"], predicted, model.labels, params.evaluate.metrics)
     scores.update(params=model.num_params(), texts_per_s=round(len(test) / seconds, 1))
     write_json(scores, metrics_path)
     write_json(metrics.confusion_rows(test["label"], predicted), confusion_path)
@@ -46,8 +46,9 @@ def main() -> None:
         run.set_tags({"embeddings.reused": str(reused)})
         run.log_artifact(confusion_path, "confusion")
         run.log_figure(metrics.confusion_figure(test["label"], predicted, model.labels), f"confusion/{name}.png")
+    shown = ", ".join(f"{k} {scores[k]:.4f}" for k in params.evaluate.metrics)
     source = "cached embeddings" if reused else "embedded here"
-    print(f"evaluate@{name}: accuracy {scores['accuracy']:.4f}, f1_macro {scores['f1_macro']:.4f} on {len(test)} texts ({source})")
+    print(f"evaluate@{name}: {shown} on {len(test)} texts ({source})")
 
 
 if __name__ == "__main__":

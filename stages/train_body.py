@@ -1,7 +1,8 @@
 """train_body: fine-tune the Sentence-Transformers body contrastively on the pairs.
 
-usage: python stages/train_body.py PAIRS_PARQUET OUT_DIR LOSS_CSV
+usage: python stages/train_body.py PAIRS_PARQUET OUT_DIR LOSS_CSV [TRAIN_PARQUET]
    or: FEWSHOT_NPROC=2 python -m fewshot.launch stages/train_body.py ...   (DDP under torchrun; rank 0 writes)
+(the batch losses, e.g. BatchHardTripletLoss, train on TRAIN_PARQUET's labelled texts, not on the pairs)
 """
 
 import sys
@@ -20,11 +21,12 @@ def main() -> None:
     params = load_params()
     cfg = params.train
     pairs = pd.read_parquet(pairs_path)
+    labeled = pd.read_parquet(sys.argv[4]) if len(sys.argv) > 4 else None
     model = body.load_body(cfg.model, field="train.model", max_length=cfg.max_length)
 
     with tracking.stage_run("train_body", {"seed": params.seed, "train": cfg.model_dump()}) as run:
         log_loss = lambda step, loss: run.log_metrics({"loss": loss}, step=step)  # noqa: E731
-        result = body.train_from_params(model, pairs, cfg, params.seed, on_log=log_loss)
+        result = body.train_from_params(model, pairs, cfg, params.seed, on_log=log_loss, labeled=labeled)
         info = {"base_model": cfg.model, "train": cfg.model_dump(), "seed": params.seed, "n_pairs": len(pairs)}
         if not is_main_process():  # torchrun (FEWSHOT_NPROC > 1): rank 0 writes
             return

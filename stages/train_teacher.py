@@ -27,13 +27,15 @@ def main() -> None:
 
     with tracking.stage_run("train_teacher", {"seed": params.seed, "teacher": cfg.model_dump()}) as run:
         log_loss = lambda step, loss: run.log_metrics({"loss": loss}, step=step)  # noqa: E731
-        result = body.train_from_params(teacher, pairs, cfg, params.seed, on_log=log_loss)
+        result = body.train_from_params(teacher, pairs, cfg, params.seed, on_log=log_loss, labeled=few_shot)
         train_info = cfg.model_dump(exclude={"head"})
         info = {"base_model": cfg.model, "train": train_info, "seed": params.seed, "n_pairs": len(pairs)}
         if not is_main_process():  # torchrun (FEWSHOT_NPROC > 1): rank 0 fits the head and writes
             return
         model = FewShotModel.fit(
-            teacher, few_shot["text"], few_shot["label"], cfg.head.type, cfg.head.params, info=info
+            teacher, few_shot["text"], few_shot["label"], cfg.head.type, cfg.head.params, info=info,
+            multi_target_strategy=cfg.head.multi_target_strategy, seed=params.seed,
+            head_training={**cfg.head_phase(), "early_stopping_patience": cfg.head.early_stopping_patience},
         )
         model.save(out_dir)
         write_csv(pd.DataFrame(result.losses, columns=["step", "loss"]), loss_csv)

@@ -50,7 +50,9 @@ def assert_refused(proc, *fragments):
 def test_sample_writes_its_three_outputs(project):
     proc = run_stage(project, "sample.py", "out")
     assert proc.returncode == 0, proc.stderr
-    assert sorted(p.name for p in (project / "out").iterdir()) == ["test.parquet", "train.parquet", "unlabeled.parquet"]
+    assert sorted(p.name for p in (project / "out").iterdir()) == [
+        "test.parquet", "train.parquet", "unlabeled.parquet", "validation.parquet"
+    ]
     assert len(pd.read_parquet(project / "out" / "train.parquet")) == 12
 
 

@@ -163,11 +163,20 @@ class DedupPairLoss(nn.Module):
         return {"loss": type(self.loss).__name__, "dedup": True, "chunk_size": self.chunk_size}
 
 
-def make_loss(model, name: str = "CosineSimilarityLoss", margin: float | None = None) -> nn.Module:
-    """A sentence-transformers pair loss by name, wrapped to encode each distinct text once per batch."""
+def make_loss(
+    model, name: str = "CosineSimilarityLoss", margin: float | None = None, distance_metric: str | None = None
+) -> nn.Module:
+    """A sentence-transformers pair loss by name, wrapped to encode each distinct text once per batch;
+    or a loss on labelled batches (:mod:`fewshot.losses`)."""
     from sentence_transformers import losses
 
+    from fewshot import losses as batch_losses
+
+    if batch_losses.is_batch_loss(name):
+        return batch_losses.make_batch_loss(model, name, margin, distance_metric)
     kwargs = {"margin": margin} if margin is not None and name != "CosineSimilarityLoss" else {}
+    if distance_metric is not None and name != "CosineSimilarityLoss":
+        kwargs["distance_metric"] = batch_losses.pair_distance(distance_metric)
     try:
         cls = getattr(losses, name)
     except AttributeError:
@@ -196,11 +205,14 @@ def train_body(
     output_dir: str | Path | None = None,
     on_log: Callable[[int, float], None] | None = None,
     batching: str = "pairs",
+    distance_metric: str | None = None,
+    labeled: pd.DataFrame | None = None,
 ) -> TrainResult:
     """Fine-tune ``model`` in place on pairs (``sentence_1``, ``sentence_2``, ``label``) with the ST trainer.
 
     ``batching``: ``pairs`` (``batch_size`` pairs per step, setfit's way) or ``groups`` (at most
     ``batch_size`` texts with all their listed pairs per step); see :mod:`fewshot.batching`.
+    A batch loss (``fewshot.losses``) trains on ``labeled`` texts (``text``, ``label``) instead of pairs.
     """
     import tempfile
     import time
@@ -209,11 +221,18 @@ def train_body(
     from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
     from transformers import PrinterCallback, TrainerCallback
 
+    from fewshot import losses as batch_losses
     from fewshot.batching import trainer_args
 
-    if len(pairs) == 0:
+    if batch_losses.is_batch_loss(loss):
+        if labeled is None or len(labeled) == 0:
+            raise ValueError(f"train.loss={loss} trains on labelled texts, and none were given")
+        codes = batch_losses.label_codes(labeled["label"])
+        dataset = Dataset.from_dict({"text": [str(t) for t in labeled["text"]], "label": codes.tolist()})
+    elif len(pairs) == 0:
         raise ValueError("pairs: no pairs to train on. Fix: check the pairs stage output")
-    dataset = Dataset.from_pandas(pairs[["sentence_1", "sentence_2", "label"]].reset_index(drop=True))
+    else:
+        dataset = Dataset.from_pandas(pairs[["sentence_1", "sentence_2", "label"]].reset_index(drop=True))
     losses: list[tuple[int, float]] = []
 
     class _Record(TrainerCallback):
@@ -240,13 +259,13 @@ def train_body(
             disable_tqdm=not progress_enabled(),
             dataloader_drop_last=False,
             dataloader_pin_memory=torch.cuda.is_available(),
-            **trainer_args(batching),
+            **trainer_args("pairs" if batch_losses.is_batch_loss(loss) else batching),  # batch losses: labelled batches
         )
         trainer = SentenceTransformerTrainer(
             model=model,
             args=args,
             train_dataset=dataset,
-            loss=make_loss(model, loss, margin),
+            loss=make_loss(model, loss, margin, distance_metric),
             callbacks=[_Record()],
         )
         trainer.remove_callback(PrinterCallback)  # we log the loss ourselves (MLflow, loss.csv)
@@ -260,14 +279,15 @@ def train_body(
 BODY_INFO = "fewshot_body.json"
 
 
-def train_from_params(model, pairs: pd.DataFrame, cfg, seed: int, on_log=None) -> TrainResult:
-    """Train a body with a ``train``-shaped params section (the student's ``train``, the ``teacher``)."""
+def train_from_params(model, pairs: pd.DataFrame, cfg, seed: int, on_log=None, labeled=None) -> TrainResult:
+    """Train a body with a ``train``-shaped params section (the student's ``train``, the ``teacher``):
+    the body phase's values of the two-phase keys; ``labeled`` texts for the batch losses."""
     return train_body(
         model,
         pairs,
-        num_epochs=cfg.num_epochs,
-        batch_size=cfg.batch_size,
-        body_learning_rate=cfg.body_learning_rate,
+        num_epochs=cfg.phase("num_epochs", 0),
+        batch_size=cfg.phase("batch_size", 0),
+        body_learning_rate=cfg.phase("body_learning_rate", 0),
         warmup_proportion=cfg.warmup_proportion,
         max_steps=cfg.max_steps,
         loss=cfg.loss,
@@ -275,6 +295,8 @@ def train_from_params(model, pairs: pd.DataFrame, cfg, seed: int, on_log=None) -
         seed=seed,
         on_log=on_log,
         batching=cfg.batching,
+        distance_metric=cfg.distance_metric,
+        labeled=labeled,
     )
 
 

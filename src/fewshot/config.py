@@ -11,7 +11,7 @@ from fewshot.errors import FewshotError
 
 import difflib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -31,12 +31,14 @@ class DataParams(_Section):
     test: str = "data/raw/test.parquet"
     text_column: str = "text"
     label_column: str = "label"
+    label_names: list[str] | None = None  # integer label i (or multi-hot position i) is named label_names[i]
 
 
 class SampleParams(_Section):
     num_samples: int = Field(16, ge=1)
     unlabeled: int = Field(500, ge=0)
     allow_fewer: bool = False
+    validation: int = Field(0, ge=0)  # texts per class held out of the train data for head-phase validation
 
 
 class PairsParams(_Section):
@@ -54,21 +56,84 @@ class PairsParams(_Section):
 
 
 LOSSES = ("CosineSimilarityLoss", "ContrastiveLoss", "OnlineContrastiveLoss")
+BATCH_LOSSES = (
+    "BatchAllTripletLoss",
+    "BatchHardTripletLoss",
+    "BatchSemiHardTripletLoss",
+    "BatchHardSoftMarginTripletLoss",
+    "SupConLoss",
+)
+
+PosInt = Annotated[int, Field(ge=1)]
+PosFloat = Annotated[float, Field(gt=0)]
+
+
+def _two_phase(value: Any, kind: type) -> Any:
+    """One positive number, or a pair ``[body_phase, head_phase]`` of them; one clear error otherwise."""
+    what = "integer" if kind is int else "number"
+    values = list(value) if isinstance(value, (list, tuple)) else [value]
+    ok = len(values) in (1, 2) and all(
+        isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0 and (kind is float or float(v).is_integer())
+        for v in values
+    )
+    if not ok or (isinstance(value, (list, tuple)) and len(values) != 2):
+        raise ValueError(f"must be a positive {what} or a pair [body_phase, head_phase] of them, e.g. [1, 16]")
+    values = [kind(v) for v in values]
+    return tuple(values) if isinstance(value, (list, tuple)) else values[0]
+# setfit's head-phase defaults: batch_size (16, 2), num_epochs (1, 16), body_learning_rate (2e-5, 1e-5)
+HEAD_PHASE_DEFAULTS = {"batch_size": 2, "num_epochs": 16, "body_learning_rate": 1e-5}
 
 
 class TrainParams(_Section):
-    """How a body is trained on pairs (the student's ``train`` section; the teacher's extends it)."""
+    """How a body is trained (the student's ``train`` section; the teacher's extends it).
+
+    ``num_epochs``, ``batch_size`` and ``body_learning_rate`` take one value (the body phase) or a pair
+    ``[body_phase, head_phase]`` as in setfit; the head phase only matters for the differentiable head.
+    """
 
     model: str = "sentence-transformers/all-MiniLM-L6-v2"
-    num_epochs: int = Field(1, ge=1)
-    batch_size: int = Field(16, ge=1)
-    body_learning_rate: float = Field(2e-5, gt=0)
+    num_epochs: PosInt | tuple[PosInt, PosInt] = 1
+    batch_size: PosInt | tuple[PosInt, PosInt] = 16
+    body_learning_rate: PosFloat | tuple[PosFloat, PosFloat] = 2e-5
     warmup_proportion: float = Field(0.1, ge=0, lt=1)
     max_steps: int = -1
-    loss: Literal["CosineSimilarityLoss", "ContrastiveLoss", "OnlineContrastiveLoss"] = "CosineSimilarityLoss"
+    loss: Literal[LOSSES + BATCH_LOSSES] = "CosineSimilarityLoss"  # type: ignore[valid-type]
     margin: float | None = Field(None, gt=0)
+    distance_metric: Literal["cosine", "euclidean", "manhattan"] | None = None  # batch losses (null: their default)
     max_length: int | None = Field(None, ge=8)
     batching: Literal["pairs", "groups"] = "pairs"  # fewshot.batching: pairs per step, or texts per step
+    head_learning_rate: float = Field(1e-2, gt=0)  # differentiable head
+    l2_weight: float = Field(1e-2, ge=0)  # AdamW weight decay in the head phase
+    end_to_end: bool = False  # differentiable head: also train the body in the head phase
+
+    @field_validator("num_epochs", "batch_size", mode="before")
+    @classmethod
+    def _int_phases(cls, v: Any) -> Any:
+        return _two_phase(v, int)
+
+    @field_validator("body_learning_rate", mode="before")
+    @classmethod
+    def _float_phases(cls, v: Any) -> Any:
+        return _two_phase(v, float)
+
+    def phase(self, key: str, index: int):
+        """The body-phase (index 0) or head-phase (1) value of a two-phase key."""
+        value = getattr(self, key)
+        if isinstance(value, (tuple, list)):
+            return value[index]
+        return value if index == 0 else HEAD_PHASE_DEFAULTS[key]
+
+    def head_phase(self) -> dict[str, Any]:
+        """The arguments of the differentiable head's training phase."""
+        return {
+            "num_epochs": self.phase("num_epochs", 1),
+            "batch_size": self.phase("batch_size", 1),
+            "body_learning_rate": self.phase("body_learning_rate", 1),
+            "head_learning_rate": self.head_learning_rate,
+            "l2_weight": self.l2_weight,
+            "end_to_end": self.end_to_end,
+            "max_length": self.max_length,
+        }
 
     @field_validator("max_steps")
     @classmethod
@@ -79,16 +144,31 @@ class TrainParams(_Section):
 
 
 class HeadParams(_Section):
-    type: Literal["logistic_regression"] = "logistic_regression"
+    """The classifier on the embeddings: ``logistic_regression``, ``differentiable`` (a torch linear head), or
+    the dotted name of any sklearn-style classifier (``sklearn.svm.LinearSVC``); ``params`` go to its constructor."""
+
+    type: str = "logistic_regression"
     params: dict[str, Any] = Field(default_factory=dict)
+    multi_target_strategy: Literal["one-vs-rest", "multi-output", "classifier-chain"] | None = None
+    early_stopping_patience: int | None = Field(None, ge=1)  # differentiable head: epochs without a better val loss
+
+    @field_validator("type")
+    @classmethod
+    def _type(cls, v: str) -> str:
+        if v not in ("logistic_regression", "differentiable") and "." not in v:
+            raise ValueError(
+                "must be 'logistic_regression', 'differentiable' or the dotted name of a classifier class "
+                "such as 'sklearn.svm.LinearSVC'"
+            )
+        return v
 
 
 class TeacherParams(TrainParams):
     """The teacher: trained the SetFit way on the same pairs and few-shot texts, with its own head."""
 
     model: str = "sentence-transformers/all-mpnet-base-v2"
-    num_epochs: int = Field(2, ge=1)
-    batch_size: int = Field(16, ge=1)
+    num_epochs: PosInt | tuple[PosInt, PosInt] = 2
+    batch_size: PosInt | tuple[PosInt, PosInt] = 16
     head: HeadParams = HeadParams()
 
 
@@ -111,8 +191,16 @@ class DistillParams(_Section):
         return v
 
 
+METRICS = (
+    "accuracy", "f1_micro", "f1_macro", "f1_weighted", "precision_micro", "precision_macro", "precision_weighted",
+    "recall_micro", "recall_macro", "recall_weighted", "matthews_corrcoef",
+)
+DEFAULT_METRICS = ["accuracy", "f1_macro", "precision_macro", "recall_macro"]
+
+
 class EvaluateParams(_Section):
     batch_size: int = Field(64, ge=1)
+    metrics: list[Literal[METRICS]] = Field(default_factory=lambda: list(DEFAULT_METRICS))  # type: ignore[valid-type]
 
 
 class RegistryParams(_Section):

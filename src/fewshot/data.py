@@ -65,15 +65,62 @@ def read_table(ref: str | Path) -> pd.DataFrame:
 
 
 def load_labeled(
-    ref: str | Path, text_column: str = TEXT, label_column: str = LABEL, name: str = "data"
+    ref: str | Path, text_column: str = TEXT, label_column: str = LABEL, name: str = "data",
+    label_names: list[str] | None = None,
 ) -> pd.DataFrame:
     """Load a labelled table and return a validated frame with columns ``text`` and ``label``."""
     df = read_table(ref)
-    return validate(df, text_column, label_column, name=f"{name} ({ref})")
+    return validate(df, text_column, label_column, name=f"{name} ({ref})", label_names=label_names)
 
 
-def validate(df: pd.DataFrame, text_column: str = TEXT, label_column: str = LABEL, name: str = "data") -> pd.DataFrame:
-    """Check columns, texts and labels; return ``text``/``label`` columns with a fresh index."""
+def is_multi(value) -> bool:
+    return isinstance(value, (list, tuple, np.ndarray))
+
+
+def name_labels(labels: pd.Series, label_names: list[str] | None, name: str = "data") -> pd.Series:
+    """Map labels to names: an integer ``i`` to ``label_names[i]``; a multi-hot row (0/1 per label, as
+    long as ``label_names``) or a list of labels (each mapped the same way) to a sorted list of names."""
+    multi = labels.map(is_multi).any()
+    names = list(label_names) if label_names is not None else None
+
+    def one(v):
+        if names is None:
+            return v
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)):
+            if str(v) in names:
+                return str(v)
+            raise DataError(f"{name}: label {v!r} is neither an index into data.label_names nor one of them")
+        if not 0 <= int(v) < len(names):
+            raise DataError(
+                f"{name}: label {int(v)} has no name: data.label_names has {len(names)} entries. "
+                "Fix: add the missing names to data.label_names"
+            )
+        return names[int(v)]
+
+    if not multi:
+        return labels.map(one) if names is not None else labels
+
+    def row(v):
+        values = list(v) if is_multi(v) else [v]
+        hot = names is not None and len(values) == len(names) and all(
+            isinstance(x, (int, np.integer, bool, np.bool_)) and int(x) in (0, 1) for x in values
+        )
+        if hot:
+            return sorted(names[i] for i, x in enumerate(values) if int(x) == 1)
+        return sorted({one(x) if names is not None else x for x in values}, key=str)
+
+    return labels.map(row)
+
+
+def validate(
+    df: pd.DataFrame, text_column: str = TEXT, label_column: str = LABEL, name: str = "data",
+    label_names: list[str] | None = None,
+) -> pd.DataFrame:
+    """Check columns, texts and labels; return ``text``/``label`` columns with a fresh index.
+
+    Labels are named with ``label_names`` (see :func:`name_labels`); a label column of lists (or
+    multi-hot rows) makes the data multi-label: each label is then a sorted list of names.
+    """
     for field, column in (("text_column", text_column), ("label_column", label_column)):
         if column not in df.columns:
             raise DataError(
@@ -89,12 +136,19 @@ def validate(df: pd.DataFrame, text_column: str = TEXT, label_column: str = LABE
             f"{name}: {int(bad.sum())} empty, null or non-text value(s) in column '{text_column}' "
             f"(rows {rows}{', ...' if bad.sum() > 5 else ''}). Fix: drop or fill those rows"
         )
-    if out[LABEL].isna().any():
-        rows = np.flatnonzero(out[LABEL].isna().to_numpy())[:5].tolist()
+    multi = out[LABEL].map(is_multi).any()
+    missing = out[LABEL].map(lambda v: False if is_multi(v) else bool(pd.isna(v)))
+    if missing.any():
+        rows = np.flatnonzero(missing.to_numpy())[:5].tolist()
         raise DataError(
-            f"{name}: {int(out[LABEL].isna().sum())} null label(s) in column '{label_column}' "
+            f"{name}: {int(missing.sum())} null label(s) in column '{label_column}' "
             f"(rows {rows}). Fix: drop those rows or give them a label"
         )
+    out[LABEL] = name_labels(out[LABEL], label_names, name)
+    if multi:
+        if len({v for row in out[LABEL] for v in row}) < 2:
+            raise DataError(f"{name}: fewer than two labels in column '{label_column}'; a classifier needs two")
+        return out
     if out[LABEL].nunique() < 2:
         raise DataError(
             f"{name}: only one class ({out[LABEL].iloc[0]!r}) in column '{label_column}'; "
@@ -113,6 +167,8 @@ def sample(
     seeded shuffle), so both libraries train on the same texts. Unlike setfit, a label with fewer
     than ``num_samples`` examples is an error unless ``allow_fewer``.
     """
+    if df[LABEL].map(is_multi).any():
+        return _sample_multi(df, num_samples, seed, allow_fewer)
     counts = df[LABEL].value_counts()
     short = counts[counts < num_samples]
     if len(short) and not allow_fewer:
@@ -128,6 +184,42 @@ def sample(
     ]
     few = pd.concat(parts).reset_index(drop=True)
     return few.iloc[np.random.default_rng(seed).permutation(len(few))].reset_index(drop=True)
+
+
+def _sample_multi(df: pd.DataFrame, num_samples: int, seed: int, allow_fewer: bool) -> pd.DataFrame:
+    """Multi-label few-shot sample: shuffle with the seed; for each label in sorted order, keep the first
+    texts carrying it until it has ``num_samples`` (texts already kept count for all their labels)."""
+    shuffled = df.iloc[np.random.default_rng(seed).permutation(len(df))].reset_index(drop=True)
+    label_sets = [set(row) for row in shuffled[LABEL]]
+    all_labels = sorted({v for s in label_sets for v in s}, key=str)
+    kept: set[int] = set()
+    have = dict.fromkeys(all_labels, 0)
+    for label in all_labels:
+        for i, labels in enumerate(label_sets):
+            if have[label] >= num_samples:
+                break
+            if label in labels and i not in kept:
+                kept.add(i)
+                for v in labels:
+                    have[v] += 1
+    short = {k: v for k, v in have.items() if v < num_samples}
+    if short and not allow_fewer:
+        detail = ", ".join(f"{k!r} has {v}" for k, v in short.items())
+        raise DataError(
+            f"sample.num_samples={num_samples} but {detail}. "
+            "Fix: lower sample.num_samples, add examples, or set sample.allow_fewer: true"
+        )
+    few = shuffled.iloc[sorted(kept)].reset_index(drop=True)
+    return few.iloc[np.random.default_rng(seed).permutation(len(few))].reset_index(drop=True)
+
+
+def validation_split(train: pd.DataFrame, few_shot: pd.DataFrame, per_class: int, seed: int = 42) -> pd.DataFrame:
+    """Up to ``per_class`` texts per class from the train data, none in the few-shot set, for validating
+    the head phase (the few-shot draw itself is unchanged)."""
+    if per_class == 0:
+        return train.iloc[:0].reset_index(drop=True)
+    rest = train.loc[~train[TEXT].isin(set(few_shot[TEXT]))].reset_index(drop=True)
+    return sample(rest, per_class, seed, allow_fewer=True)
 
 
 def unlabeled_pool(train: pd.DataFrame, few_shot: pd.DataFrame, size: int, seed: int = 42) -> pd.DataFrame:

@@ -45,9 +45,31 @@ def _plain(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
+def is_multi_label(labels: Iterable) -> bool:
+    """Labels are multi-label when they are lists (or arrays, tuples, sets) of labels."""
+    return any(isinstance(v, (list, tuple, set, np.ndarray)) for v in labels)
+
+
+def label_list(value: Any) -> list:
+    """One text's labels as a sorted list of plain values."""
+    if isinstance(value, (list, tuple, set, np.ndarray)):
+        return sorted({_plain(v) for v in value}, key=lambda v: (str(type(v)), v))
+    return [_plain(value)]
+
+
+def _targets(labels: list, index: dict, multi: bool) -> np.ndarray:
+    """Class indices (n,), or a multi-hot (n, K) matrix for multi-label."""
+    if not multi:
+        return np.array([index[label] for label in labels], dtype=np.int64)
+    y = np.zeros((len(labels), len(index)), dtype=np.float32)
+    for row, names in enumerate(labels):
+        y[row, [index[v] for v in names]] = 1.0
+    return y
+
+
 def sorted_labels(labels: Iterable) -> list:
-    """A model's labels for these training labels: the distinct values, sorted (predict_proba's columns)."""
-    return sorted({_plain(label) for label in labels}, key=lambda v: (str(type(v)), v))
+    """A model's labels for these training labels: the distinct values (of lists, for multi-label), sorted."""
+    return sorted({v for row in labels for v in label_list(row)}, key=lambda v: (str(type(v)), v))
 
 
 class FewShotModel:
@@ -70,21 +92,46 @@ class FewShotModel:
         info: dict[str, Any] | None = None,
         label_names: Sequence | None = None,
         embeddings: np.ndarray | None = None,
+        multi_target_strategy: str | None = None,
+        head_training: dict[str, Any] | None = None,
+        validation: tuple[Sequence[str], Sequence] | None = None,
+        seed: int = 42,
+        on_epoch=None,
     ) -> FewShotModel:
         """Embed ``texts`` with ``body`` and fit a head on their labels.
 
         The model's ``labels`` (predict_proba's column order) are ``label_names`` if given (a class
-        with no text then gets a column of zeros), else the sorted distinct labels. ``embeddings``
-        (``texts`` embedded by ``body``, e.g. from the embed stage's cache) skip the embedding pass.
+        with no text then gets a column of zeros), else the sorted distinct labels. Labels that are
+        lists (or arrays) of labels make a multi-label model. ``head_training`` (the head phase's
+        arguments), ``validation`` (texts, labels), ``seed`` and ``on_epoch`` concern the
+        differentiable head, which is trained on the texts (and, end to end, trains the body too).
+        ``embeddings`` (``texts`` embedded by ``body``, e.g. from the embed stage's cache) skip the
+        embedding pass of the other heads.
         """
-        names = list(label_names) if label_names is not None else sorted_labels(labels)
+        multi = is_multi_label(labels)
+        labels = [label_list(v) for v in labels] if multi else [_plain(v) for v in labels]
+        flat = [v for row in labels for v in row] if multi else labels
+        names = list(label_names) if label_names is not None else sorted(set(flat), key=lambda v: (str(type(v)), v))
         index = {_plain(name): i for i, name in enumerate(names)}
-        unknown = sorted({str(_plain(label)) for label in labels if _plain(label) not in index})
+        unknown = sorted({str(label) for label in flat if label not in index})
         if unknown:
             raise ModelError(f"labels {unknown} are not among the model's labels {names}")
-        y = np.array([index[_plain(label)] for label in labels], dtype=np.int64)
-        x = embeddings if embeddings is not None else body_lib.encode(body, _as_texts(texts), batch_size=batch_size)
-        head = heads.make_head(head_type, head_params).fit(x, y, n_classes=len(names))
+        y = _targets(labels, index, multi)
+        head = heads.make_head(head_type, head_params, multi_target_strategy, multi_label=multi)
+        texts = _as_texts(texts)
+        if getattr(head, "needs_body", False):
+            val = None
+            if validation is not None and len(validation[0]):
+                vlabels = [label_list(v) for v in validation[1]] if multi else [_plain(v) for v in validation[1]]
+                vtexts = _as_texts(validation[0])
+                # validation texts of a label the model does not have cannot be scored: left out
+                keep = [i for i, v in enumerate(vlabels) if all(x in index for x in (v if multi else [v]))]
+                val = ([vtexts[i] for i in keep], _targets([vlabels[i] for i in keep], index, multi))
+            head.fit_texts(body, texts, y, len(names), training=head_training, validation=val, seed=seed,
+                           on_epoch=on_epoch)
+        else:
+            x = embeddings if embeddings is not None else body_lib.encode(body, texts, batch_size=batch_size)
+            head.fit(x, y, n_classes=len(names))
         return cls(body, head, names, {**(info or {}), "n_train": len(y)})
 
     # --- inference ------------------------------------------------------------------------------
@@ -104,8 +151,18 @@ class FewShotModel:
     def proba_from_embeddings(self, embeddings: np.ndarray) -> np.ndarray:
         return self.head.predict_proba(embeddings)
 
-    def labels_from_proba(self, proba: np.ndarray) -> np.ndarray:
-        return np.array(self.labels, dtype=object)[proba.argmax(axis=1)]
+    @property
+    def multi_label(self) -> bool:
+        return bool(getattr(self.head, "multi_label", False))
+
+    def labels_from_proba(self, proba: np.ndarray, threshold: float = 0.5) -> np.ndarray:
+        """One label name per text; multi-label: a list of the names whose probability reaches ``threshold``."""
+        names = np.array(self.labels, dtype=object)
+        if self.multi_label:
+            out = np.empty(len(proba), dtype=object)
+            out[:] = [list(names[row >= threshold]) for row in proba]
+            return out
+        return names[proba.argmax(axis=1)]
 
     def num_params(self) -> int:
         return body_lib.count_params(self.body) + self.head.num_params()
@@ -122,7 +179,9 @@ class FewShotModel:
             (tmp / "README.md").write_text(model_card(self, path.name))
 
     @classmethod
-    def load(cls, path: str | Path) -> FewShotModel:
+    def load(cls, path: str | Path, trusted_types: Sequence[str] = ()) -> FewShotModel:
+        """Load a model directory; a sklearn head file holding types outside the allow-list is refused
+        unless named in ``trusted_types``."""
         path = Path(path)
         config_path = path / MODEL_CONFIG
         if not config_path.exists():
@@ -131,7 +190,7 @@ class FewShotModel:
         labels = config.pop("labels")
         config.pop("format", None)
         body = body_lib.load_body(str(path / "body"), field=str(path))
-        return cls(body, heads.load_head(path), labels, config)
+        return cls(body, heads.load_head(path, trusted_types), labels, config)
 
 
 def model_card(model: FewShotModel, name: str, metrics: dict[str, Any] | None = None) -> str:

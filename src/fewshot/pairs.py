@@ -125,6 +125,37 @@ class _Candidates:
         return first, second
 
 
+class _MultiLabelCandidates:
+    """Candidate pairs of multi-label texts, listed explicitly (few-shot sets are small): positive when
+    the two texts share a label."""
+
+    def __init__(self, labels: Sequence, include_self_pairs: bool):
+        sets = [set(map(str, v)) if isinstance(v, (list, tuple, set, np.ndarray)) else {str(v)} for v in labels]
+        names = sorted(set().union(*sets))
+        if len(names) < 2:
+            raise PairsError("pairs need at least two labels; the few-shot set has one")
+        hot = np.array([[name in s for name in names] for s in sets], dtype=np.int64)
+        shared = (hot @ hot.T) > 0
+        i, j = np.triu_indices(len(sets), 0 if include_self_pairs else 1)
+        positive = shared[i, j]
+        self.pos_pairs = (i[positive], j[positive])
+        self.neg_pairs = (i[~positive], j[~positive])
+
+    @property
+    def n_pos(self) -> int:
+        return len(self.pos_pairs[0])
+
+    @property
+    def n_neg(self) -> int:
+        return len(self.neg_pairs[0])
+
+    def decode_pos(self, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return self.pos_pairs[0][t], self.pos_pairs[1][t]
+
+    def decode_neg(self, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return self.neg_pairs[0][t], self.neg_pairs[1][t]
+
+
 def pair_counts(
     n_pos: int, n_neg: int, n_texts: int, sampling_strategy: str, num_iterations: int | None, max_pairs: int
 ) -> tuple[int, int]:
@@ -150,12 +181,18 @@ def generate_pairs(
     include_self_pairs: bool = False,
     seed: int = 42,
 ) -> pd.DataFrame:
-    """Pairs of text indices with their label: columns ``idx_1``, ``idx_2``, ``label`` (1.0 / 0.0)."""
-    _, codes = np.unique(np.asarray(labels, dtype=object).astype(str), return_inverse=True)
-    if len(np.unique(codes)) < 2:
-        raise PairsError("pairs need at least two classes; the few-shot set has one")
-    cand = _Candidates(codes.astype(np.int64), include_self_pairs)
-    n_pos, n_neg = pair_counts(cand.n_pos, cand.n_neg, len(codes), sampling_strategy, num_iterations, max_pairs)
+    """Pairs of text indices with their label: columns ``idx_1``, ``idx_2``, ``label`` (1.0 / 0.0).
+
+    Multi-label ``labels`` (lists of labels): two texts are a positive pair when they share a label.
+    """
+    if any(isinstance(v, (list, tuple, set, np.ndarray)) for v in labels):
+        cand = _MultiLabelCandidates(labels, include_self_pairs)
+    else:
+        _, codes = np.unique(np.asarray(labels, dtype=object).astype(str), return_inverse=True)
+        if len(np.unique(codes)) < 2:
+            raise PairsError("pairs need at least two classes; the few-shot set has one")
+        cand = _Candidates(codes.astype(np.int64), include_self_pairs)
+    n_pos, n_neg = pair_counts(cand.n_pos, cand.n_neg, len(labels), sampling_strategy, num_iterations, max_pairs)
     cap_pos = cand.n_pos if max_pairs == -1 else min(cand.n_pos, max_pairs // 2)
     cap_neg = cand.n_neg if max_pairs == -1 else min(cand.n_neg, max_pairs // 2)
     if n_pos and cand.n_pos == 0:
