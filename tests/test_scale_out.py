@@ -56,7 +56,7 @@ def test_queued_experiments_on_two_workers_share_one_mlflow_store(reproduced):
     (reproduced / "mlflow.db").unlink(missing_ok=True)  # a fresh store: created once, before the workers
     for c in ("0.25", "0.5", "2.0"):
         sh(reproduced, "dvc", "exp", "run", "--queue", "-n", f"c-{c.replace('.', '')}", "-S", f"head.params.C={c}", TARGET)
-    sh(reproduced, "python", "-m", "fewshot.tracking", "init")
+    sh(reproduced, "fewshot", "init-tracking")
     sh(reproduced, "dvc", "queue", "start", "-j", "2")
     deadline = time.monotonic() + 900
     while _queue_busy(reproduced):

@@ -196,6 +196,12 @@ def cmd_import(args: argparse.Namespace) -> None:
     print(f"import: {args.src} -> {args.out}", file=sys.stderr)
 
 
+def cmd_init_tracking(args: argparse.Namespace) -> None:
+    from fewshot import tracking
+
+    print(f"init-tracking: {tracking.init_store()}", file=sys.stderr)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fewshot", description="Use a trained fewshot model.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -230,6 +236,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="setfit stores its head as a pickle, which can run code when loaded: only for files you trust",
     )
     p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser(
+        "init-tracking", help="create the project's MLflow store now (before `dvc queue start -j N`; safe to repeat)"
+    )
+    p.set_defaults(func=cmd_init_tracking)
     return parser
 
 
