@@ -32,6 +32,7 @@ def main() -> None:
             labels=sorted_labels(few_shot["label"]),
             head_type=cfg.head.type,
             head_params=cfg.head.params,
+            multi_target_strategy=cfg.head.multi_target_strategy,
             info=body.read_body_info(student_body_dir),
             num_iterations=cfg.num_iterations,
             max_steps=cfg.max_steps,

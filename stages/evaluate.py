@@ -37,7 +37,7 @@ def main() -> None:
     scores.update(params=model.num_params(), texts_per_s=round(len(test) / seconds, 1))
     write_json(scores, metrics_path)
     write_json(metrics.confusion_rows(test["label"], predicted), confusion_path)
-    write_json([{"model": name, "accuracy": scores["accuracy"], "f1_macro": scores["f1_macro"]}], summary_path)
+    write_json([{"model": name, **{k: scores[k] for k in params.evaluate.metrics if k in scores}}], summary_path)
 
     with tracking.stage_run(f"evaluate@{name}", {"evaluate": params.evaluate.model_dump()}, {"model": name}) as run:
         flat = metrics.flat_metrics(scores)

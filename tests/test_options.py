@@ -382,13 +382,14 @@ def test_stages_take_the_options_from_params(tmp_path, tiny_body_dir):
     pd.DataFrame({"sentence_1": ["a"], "sentence_2": ["b"], "label": [0.0]}).to_parquet(tmp_path / "pairs.parquet")
     ok("train_body.py", "pairs.parquet", "body", "loss.csv", "fs/train.parquet")
     assert len(pd.read_csv(tmp_path / "loss.csv")) == 2  # 12 labelled texts, batches of 6: not the one pair
-    ok("fit_head.py", "body", "fs/train.parquet", "model", "fs/validation.parquet")
+    ok("fit_head.py", "body", "fs/train.parquet", "no-embeddings", "model", "fs/validation.parquet")
     head = json.loads((tmp_path / "model" / "head.json").read_text())
     assert head["type"] == "differentiable" and len(head["history"]) == 3 and "val_loss" in head["history"][0]
-    out = ok("evaluate.py", "model", "fs/test.parquet", "scores.json", "confusion.json")
+    out = ok("evaluate.py", "model", "fs/test.parquet", "no-embeddings", "speed.json", "scores.json", "confusion.json",
+             "summary.json")
     scores = json.loads((tmp_path / "scores.json").read_text())
     assert {"accuracy", "matthews_corrcoef"} <= set(scores) and "f1_macro" not in scores
-    assert "matthews_corrcoef" in out.stdout
+    assert "matthews_corrcoef" in out.stdout and "(embedded here)" in out.stdout  # end_to_end: no cache
 
 
 @pytest.mark.parametrize("kind", ["sklearn.ensemble.RandomForestClassifier", "sklearn.neighbors.KNeighborsClassifier"])

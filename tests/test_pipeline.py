@@ -118,7 +118,7 @@ def test_only_what_changed_reruns(tmp_path):
     for model in ("student", "teacher", "distilled"):
         summary = json.loads((project / "metrics" / model / "summary.json").read_text())
         full = json.loads((project / "metrics" / f"{model}.json").read_text())
-        assert summary == [{"model": model, "accuracy": full["accuracy"], "f1_macro": full["f1_macro"]}]
+        assert summary == [{"model": model, **{k: full[k] for k in ("accuracy", "f1_macro", "precision_macro", "recall_macro")}}]
     # every evaluation reused the embed stage's embeddings (the model's body is the embedded body)
     assert first.stdout.count("(cached embeddings)") == 3, first.stdout
 

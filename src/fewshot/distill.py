@@ -79,6 +79,7 @@ def distill(
     labels: Sequence,
     head_type: str = "logistic_regression",
     head_params: dict | None = None,
+    multi_target_strategy: str | None = None,
     info: dict | None = None,
     num_iterations: int | None = None,
     max_steps: int = 500,
@@ -125,6 +126,7 @@ def distill(
         head_labels,
         head_type=head_type,
         head_params=head_params,
+        multi_target_strategy=multi_target_strategy,
         label_names=labels,
         info={**(info or {}), "distilled_from": teacher.info.get("base_model"), "n_unlabeled": len(texts)},
     )
