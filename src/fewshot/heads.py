@@ -28,6 +28,19 @@ class HeadError(FewshotError):
     """A head that cannot be built, fitted or loaded."""
 
 
+def _fit(estimator, x: np.ndarray, y: np.ndarray, what: str) -> bool:
+    """Fit an sklearn estimator; a bad param becomes a HeadError starting with ``what``. True if it converged."""
+    from sklearn.exceptions import ConvergenceWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        try:
+            estimator.fit(x, y)
+        except (ValueError, TypeError) as err:
+            raise HeadError(f"{what}: {err}") from None
+    return not any(issubclass(w.category, ConvergenceWarning) for w in caught)
+
+
 class LogisticHead:
     """sklearn LogisticRegression; ``params`` go to its constructor (e.g. ``C``, ``max_iter``)."""
 
@@ -49,15 +62,7 @@ class LogisticHead:
         """Fit on class indices ``y``; ``n_classes`` (default: max(y)+1) fixes predict_proba's width,
         so a class absent from ``y`` still gets its column (of zeros)."""
         self.n_classes = int(n_classes if n_classes is not None else y.max() + 1)
-        from sklearn.exceptions import ConvergenceWarning
-
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", ConvergenceWarning)
-            try:
-                self.estimator.fit(x, y)
-            except (ValueError, TypeError) as err:
-                raise HeadError(f"head.params: {err}") from None
-        self.converged = not any(issubclass(w.category, ConvergenceWarning) for w in caught)
+        self.converged = _fit(self.estimator, x, y, "head.params")
         if not self.converged:
             warnings.warn(
                 f"the logistic head did not converge in max_iter={self.params.get('max_iter')} iterations; "
@@ -271,8 +276,6 @@ class SklearnHead:
 
     def fit(self, x: np.ndarray, y: np.ndarray, n_classes: int | None = None) -> SklearnHead:
         """``y``: class indices (n,), or a multi-hot (n, K) matrix for multi-label."""
-        from sklearn.exceptions import ConvergenceWarning
-
         y = np.asarray(y)
         self.multi_label = y.ndim == 2
         self.n_classes = int(y.shape[1] if self.multi_label else (n_classes if n_classes is not None else y.max() + 1))
@@ -281,13 +284,7 @@ class SklearnHead:
             self.multi_target_strategy = strategy
             self.estimator = _import_class(MULTI_TARGET[strategy])(self.estimator)
             y = y.astype(np.int64)
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", ConvergenceWarning)
-            try:
-                self.estimator.fit(x, y)
-            except (ValueError, TypeError) as err:
-                raise HeadError(f"head: {self.type} cannot be fitted: {err}") from None
-        self.converged = not any(issubclass(w.category, ConvergenceWarning) for w in caught)
+        self.converged = _fit(self.estimator, x, y, f"head: {self.type} cannot be fitted")
         return self
 
     def predict_proba(self, x: np.ndarray) -> np.ndarray:

@@ -45,7 +45,7 @@ def export_setfit(model_dir: str | Path, out: str | Path) -> Path:
 
     from fewshot.heads import LogisticHead, load_head
     from fewshot.io import atomic_dir
-    from fewshot.model import MODEL_CONFIG, model_card
+    from fewshot.model import MODEL_CONFIG
 
     model_dir, out = Path(model_dir), Path(out)
     if not (model_dir / MODEL_CONFIG).is_file():
