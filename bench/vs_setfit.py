@@ -14,10 +14,10 @@ Systems:
 - ``setfit``: setfit 1.2.0's ``Trainer`` (body: ``--batch-size`` pairs per step, ``--epochs``, ``--lr``).
 - ``fewshot-pairs``: fewshot with ``train.batching: pairs``: the same hyperparameters as setfit, each
   distinct text of a batch embedded once.
-- ``fewshot``: fewshot with ``train.batching: groups``: the same pairs, grouped (at most
-  ``--group-texts`` texts with all their pairs per step), ``max(--group-steps, one epoch)`` steps at
-  ``--group-lr``. Steps and learning rate differ from setfit's by design: one grouped step sees every pair
-  among its texts.
+- ``fewshot``: fewshot as the pipeline trains by default: the ``train`` section of ``--params``
+  (the repository's ``params.yaml``: ``batching: groups``, at most ``batch_size`` texts with all their
+  listed pairs per step), on the same pairs. Steps and learning rate differ from setfit's by design: one
+  grouped step sees every pair among its texts.
 
 Training time: pair generation + body training + head fit (setfit's ``trainer.train()``; fewshot's
 ``generate_pairs`` + ``train_body`` + ``FewShotModel.fit``), model loading excluded. Evaluation time:
@@ -79,8 +79,8 @@ def _setfit_train(spec: dict, few, model_path: str, tmp: str):
 
 
 def _fewshot_train(spec: dict, few, model_path: str):
-    from fewshot.batching import group_pairs, text_codes
-    from fewshot.body import load_body, train_body
+    from fewshot.body import load_body, train_body, train_from_params
+    from fewshot.config import load_params
     from fewshot.model import FewShotModel
     from fewshot.pairs import generate_pairs, with_texts
 
@@ -88,13 +88,10 @@ def _fewshot_train(spec: dict, few, model_path: str):
     start = time.perf_counter()
     pairs = with_texts(generate_pairs(few.label, sampling_strategy="oversampling", seed=spec["seed"]), few.text)
     if spec["system"] == "fewshot":
-        groups = len(group_pairs(*text_codes(pairs.sentence_1, pairs.sentence_2), spec["group_texts"], spec["seed"]))
-        steps = max(spec["group_steps"], groups)
-        kw = dict(batch_size=spec["group_texts"], body_learning_rate=spec["group_lr"], max_steps=steps,
-                  batching="groups")
+        result = train_from_params(body, pairs, load_params(spec["params"]).train, spec["seed"])
     else:
-        kw = dict(batch_size=spec["batch_size"], num_epochs=spec["epochs"], body_learning_rate=spec["lr"])
-    result = train_body(body, pairs, warmup_proportion=0.1, seed=spec["seed"], **kw)
+        result = train_body(body, pairs, batch_size=spec["batch_size"], num_epochs=spec["epochs"],
+                            body_learning_rate=spec["lr"], warmup_proportion=0.1, seed=spec["seed"])
     model = FewShotModel.fit(body, list(few.text), list(few.label), "logistic_regression", dict(HEAD_PARAMS))
     return model, time.perf_counter() - start, result.steps
 
@@ -231,10 +228,10 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=64, help="pairs per step (setfit, fewshot-pairs)")
     ap.add_argument("--epochs", type=int, default=5)
     ap.add_argument("--lr", type=float, default=2e-5)
-    ap.add_argument("--group-texts", type=int, default=64, help="texts per step (fewshot, groups)")
-    ap.add_argument("--group-steps", type=int, default=30)
-    ap.add_argument("--group-lr", type=float, default=5e-5)
+    ap.add_argument("--params", type=Path, default=HERE.parent / "params.yaml",
+                    help="the fewshot system trains with this file's train section (default: the pipeline's)")
     ap.add_argument("--distill", action="store_true", help="also the distillation path (ag_news)")
+    ap.add_argument("--distill-only", action="store_true", help="only the distillation path")
     ap.add_argument("--unlabeled", type=int, default=500)
     ap.add_argument("--distill-steps", type=int, default=500)
     ap.add_argument("--distill-batch", type=int, default=16)
@@ -250,12 +247,15 @@ def main() -> None:
         args.distill_steps, args.unlabeled = 60, 200
     out = args.out or HERE / "results" / f"vs_setfit-{time.strftime('%Y%m%d-%H%M%S')}.jsonl"
     out.parent.mkdir(parents=True, exist_ok=True)
-    base = {k: getattr(args, k) for k in ("batch_size", "epochs", "lr", "group_texts", "group_steps", "group_lr",
-                                            "test_size", "data_root", "unlabeled", "distill_steps", "distill_batch")}
+    base = {k: getattr(args, k) for k in ("batch_size", "epochs", "lr", "test_size", "data_root", "unlabeled",
+                                            "distill_steps", "distill_batch")}
+    base["params"] = str(args.params.resolve())
     specs = [
         {**base, "kind": "task", "task": t, "shots": n, "seed": s, "system": system}
         for t in args.tasks for n in args.shots for s in args.seeds for system in args.systems
     ]
+    if args.distill_only:
+        specs, args.distill = [], True
     if args.distill:
         distill_systems = [s for s in args.systems if s != "fewshot-pairs"]
         specs += [

@@ -6,9 +6,11 @@ from conftest import ROOT
 
 def test_project_params_file_validates():
     params = load_params(ROOT / "params.yaml")
-    assert params.train.num_epochs == 5 and params.train.batch_size == 64
+    # the default body training: groups of 64 texts with all their pairs, 10 steps (bench/RESULTS.md)
+    assert params.train.batching == "groups" and params.train.batch_size == 64 and params.train.max_steps == 10
     assert params.sample.num_samples == 16 and params.seed == 42
-    assert params.train.body_learning_rate == 2e-5
+    assert params.train.body_learning_rate == 5e-5
+    assert params.teacher.batching == "pairs"
 
 
 def test_typo_in_a_key_names_it_and_suggests_the_fix():

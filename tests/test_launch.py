@@ -71,3 +71,18 @@ def test_train_body_and_teacher_on_two_processes(tmp_path, tiny_body_dir):
     assert proc.stdout.count("train_teacher: 6 steps") == 1  # rank 0 fits the head and reports
     assert (project / "teacher" / "head.safetensors").exists()
     assert len(_stage_runs(project, "train_teacher")) == 1
+
+
+@pytest.mark.e2e
+def test_grouped_batches_split_across_two_processes(tmp_path, tiny_body_dir):
+    """The default batching (groups) under DDP: each process takes whole groups, rank 0 writes."""
+    project = _project(tmp_path, tiny_body_dir)
+    section = {"model": str(tiny_body_dir), "batching": "groups", "batch_size": 8, "max_steps": -1,
+               "num_epochs": 1, "body_learning_rate": 1e-3}
+    YAML().dump({"seed": 1, "train": section}, project / "params.yaml")
+    # 24 texts in blocks of 4: 6 blocks, 21 block pairs, all of them holding some of the 276 pairs
+    _launch(project, 1, str(ROOT / "stages" / "train_body.py"), "pairs.parquet", "single", "single.csv")
+    assert len(pd.read_csv(project / "single.csv")) == 21
+    proc = _launch(project, 2, str(ROOT / "stages" / "train_body.py"), "pairs.parquet", "body", "loss.csv")
+    assert proc.stdout.count("train_body: 11 steps") == 1, proc.stdout + proc.stderr  # 21 groups over 2 processes
+    assert (project / "body" / "model.safetensors").exists()
