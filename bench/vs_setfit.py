@@ -93,7 +93,7 @@ def _fewshot_train(spec: dict, few, model_path: str):
         result = train_body(body, pairs, batch_size=spec["batch_size"], num_epochs=spec["epochs"],
                             body_learning_rate=spec["lr"], warmup_proportion=0.1, seed=spec["seed"])
     model = FewShotModel.fit(body, list(few.text), list(few.label), "logistic_regression", dict(HEAD_PARAMS))
-    return model, time.perf_counter() - start, result.steps
+    return model, time.perf_counter() - start, result.steps, result.seconds
 
 
 def _evaluate(model, test) -> tuple[float, float]:
@@ -124,13 +124,12 @@ def _distill(spec: dict, few, unlabeled, teacher, model_path: str, tmp: str) -> 
         return student, time.perf_counter() - start
     from fewshot.body import load_body
     from fewshot.distill import distill
-    from fewshot.model import FewShotModel
 
+    student_body = load_body(model_path)  # a fresh student, as setfit's
     start = time.perf_counter()
-    student = FewShotModel.fit(load_body(model_path), list(few.text), list(few.label), "logistic_regression",
-                               dict(HEAD_PARAMS))
-    result = distill(teacher, student, unlabeled, max_steps=spec["distill_steps"], batch_size=spec["distill_batch"],
-                     body_learning_rate=spec["lr"], seed=spec["seed"])
+    result = distill(teacher, student_body, unlabeled, sorted(set(few.label)), "logistic_regression", dict(HEAD_PARAMS),
+                     max_steps=spec["distill_steps"], batch_size=spec["distill_batch"], body_learning_rate=spec["lr"],
+                     seed=spec["seed"])
     return result.model, time.perf_counter() - start
 
 
@@ -149,7 +148,7 @@ def worker(spec: dict) -> dict:
         if spec["system"] == "setfit":
             model, train_s = _setfit_train(spec, few, model_path, tmp)
         else:
-            model, train_s, row["steps"] = _fewshot_train(spec, few, model_path)
+            model, train_s, row["steps"], row["body_s"] = _fewshot_train(spec, few, model_path)
         if spec["kind"] == "distill":
             row["teacher_train_s"] = train_s
             row["teacher_accuracy"], _ = _evaluate(model, test)
