@@ -121,13 +121,13 @@ def trainer_args(batching: str) -> dict:
     if batching == "pairs":
         return {}
     if batching == "groups":
-        import os
+        from fewshot.launch import world_size
 
-        if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        if world_size() > 1:
             # Groups differ in size; under DDP the ranks then fall out of step (measured: a hang in the
             # gradient all-reduce), so refuse rather than hang. Grouping is also what makes one process fast.
             raise BatchingError(
-                f"train.batching: groups does not run under torchrun yet (WORLD_SIZE={os.environ['WORLD_SIZE']}). "
+                f"train.batching: groups does not run under torchrun yet ({world_size()} processes). "
                 "Fix: -S train.batching=pairs for multi-process training, or unset FEWSHOT_NPROC"
             )
         return {"batch_sampler": GroupBatchSampler}

@@ -38,6 +38,11 @@ def rank() -> int:
     return int(os.environ.get("RANK", "0"))
 
 
+def world_size() -> int:
+    """The number of processes of a torchrun job (1 without one)."""
+    return int(os.environ.get("WORLD_SIZE", "1"))
+
+
 def is_main_process() -> bool:
     """True on rank 0 of a torchrun job, and always without one: only this process writes and tracks."""
     return rank() == 0
