@@ -2,7 +2,15 @@ import numpy as np
 import pytest
 import torch
 
-from fewshot.body import DedupPairLoss, ModelNotFoundError, load_body, make_loss, resolve_model, train_body
+from fewshot.body import (
+    DedupPairLoss,
+    ModelNotFoundError,
+    load_body,
+    make_loss,
+    resolve_model,
+    tokenize_distinct,
+    train_body,
+)
 from fewshot.pairs import generate_pairs, with_texts
 
 
@@ -68,3 +76,27 @@ def test_training_lowers_the_loss_and_is_deterministic(tiny_body_dir, texts):
     assert np.mean([l for _, l in first.losses[-3:]]) < np.mean([l for _, l in first.losses[:3]])
     assert [l for _, l in first.losses] == [l for _, l in second.losses]
     assert np.array_equal(emb1, emb2)
+
+
+def test_tokenizing_distinct_texts_gives_the_whole_columns_tokens(tiny_body):
+    column = ["market stock", "game team won today", "market stock", "nasa", "game team won today"]
+    calls = []
+
+    def preprocess(texts, **kw):
+        calls.append(list(texts))
+        return tiny_body.preprocess(texts, **kw)
+
+    once = tokenize_distinct(preprocess)(column)
+    whole = tiny_body.preprocess(column)
+    assert calls == [["market stock", "game team won today", "nasa"]]
+    assert once.keys() == whole.keys()
+    for key, value in whole.items():
+        assert torch.equal(once[key], value) if isinstance(value, torch.Tensor) else once[key] == value, key
+
+
+def test_training_leaves_the_garbage_collector_as_it_found_it(tiny_body, texts):
+    import gc
+
+    pairs = with_texts(generate_pairs(texts.label), texts.text)
+    train_body(tiny_body, pairs, max_steps=2, batch_size=16, seed=0, batching="groups")
+    assert gc.get_freeze_count() == 0 and gc.isenabled()

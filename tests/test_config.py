@@ -6,10 +6,10 @@ from conftest import ROOT
 
 def test_project_params_file_validates():
     params = load_params(ROOT / "params.yaml")
-    # the default body training: groups of 64 texts with all their pairs, 10 steps (bench/RESULTS.md)
-    assert params.train.batching == "groups" and params.train.batch_size == 64 and params.train.max_steps == 10
+    # the default body training: groups of 64 texts with all their pairs, 5 steps at 1e-4 (bench/RESULTS.md)
+    assert params.train.batching == "groups" and params.train.batch_size == 64 and params.train.max_steps == 5
     assert params.sample.num_samples == 16 and params.seed == 42
-    assert params.train.body_learning_rate == 5e-5
+    assert params.train.body_learning_rate == 1e-4
     assert params.teacher.batching == "pairs"
 
 

@@ -137,7 +137,7 @@ def test_only_what_changed_reruns(tmp_path):
     assert "(cached embeddings)" in head_only.stdout
 
     # the distilled student starts from the trained student body, so it follows body changes
-    body_change = sh(project, "dvc", "exp", "run", "-S", "train.max_steps=5")
+    body_change = sh(project, "dvc", "exp", "run", "-S", "train.max_steps=3")
     assert stages_run(body_change) == {"train_body", "embed@student", "fit_head", "evaluate@student"} | DISTILLED
 
     assert stages_run(sh(project, "dvc", "exp", "run", "-S", "distill.max_steps=3")) == DISTILLED

@@ -14,7 +14,7 @@ e.g. oversampling's cycled positives). Only the batching differs.
   order that changes each epoch) trains every listed pair exactly once, as in ``pairs`` mode, with far
   fewer embedding passes. With at most ``batch_size`` texts in all, an epoch is a single step over all
   the pairs, so use ``max_steps`` (or many epochs) and a higher learning rate: steps, not epochs, are
-  the knob here. The pipeline's default is ``groups`` with 64 texts, 10 steps at 5e-5
+  the knob here. The pipeline's default is ``groups`` with 64 texts, 5 steps at 1e-4
   (``bench/vs_setfit.py`` measures it against setfit side by side).
 """
 
