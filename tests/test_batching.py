@@ -2,10 +2,13 @@ import numpy as np
 import pytest
 from datasets import Dataset
 
-from fewshot.batching import BatchingError, GroupBatchSampler, group_pairs, text_codes, trainer_args
+from fewshot.batching import (
+    BatchingError, GroupBatchSampler, auto_steps, group_pairs, resolve_steps, text_codes, texts_per_class, trainer_args,
+)
 from fewshot.body import load_body, train_body
 from fewshot.config import ParamsError, parse_params
 from fewshot.pairs import generate_pairs, with_texts
+from tiny import make_texts
 
 
 def _codes(n_texts: int, n_pairs: int, seed: int = 0):
@@ -82,6 +85,41 @@ def test_groups_training_learns(tiny_body_dir, texts):
                         batching="groups")
     losses = [loss for _, loss in result.losses]
     assert result.steps == 30 and np.mean(losses[-5:]) < 0.5 * np.mean(losses[:5])
+
+
+@pytest.mark.parametrize("strategy", ["oversampling", "undersampling", "unique"])
+def test_texts_per_class_is_read_from_the_pairs(strategy):
+    labels = ["a"] * 6 + ["b"] * 6 + ["c"] * 6 + ["d"] * 2
+    pairs = with_texts(generate_pairs(labels, sampling_strategy=strategy, seed=0), [f"t{i}" for i in range(20)])
+    first, second = text_codes(pairs.sentence_1, pairs.sentence_2)
+    assert texts_per_class(first, second, pairs.label.to_numpy()) == 5.0  # 20 texts, 4 classes
+    # a text in no positive pair is a class of its own
+    assert texts_per_class(np.array([0, 0, 1]), np.array([1, 2, 2]), np.array([1.0, 0.0, 0.0])) == 1.5
+
+
+def test_auto_steps_grow_with_texts_per_class_and_only_for_groups(texts):
+    assert [auto_steps(k) for k in (2, 8, 10, 16, 33, 64)] == [5, 5, 5, 8, 17, 32]
+    pairs = with_texts(generate_pairs(texts.label), texts.text)  # 3 classes of 8
+    assert resolve_steps("auto", "groups", pairs) == 5
+    many = make_texts(24, seed=1)
+    assert resolve_steps("auto", "groups", with_texts(generate_pairs(many.label), many.text)) == 12
+    assert resolve_steps("auto", "pairs", pairs) == -1  # setfit's way: num_epochs passes
+    assert resolve_steps(7, "groups", pairs) == 7 and resolve_steps(-1, "groups", pairs) == -1
+
+
+def test_training_with_auto_steps_runs_that_many_steps(tiny_body_dir):
+    many = make_texts(24, seed=1)
+    pairs = with_texts(generate_pairs(many.label), many.text)
+    result = train_body(load_body(str(tiny_body_dir)), pairs, max_steps="auto", batch_size=16, seed=0, batching="groups")
+    assert result.steps == 12 and len(result.losses) == 12
+
+
+def test_max_steps_param_takes_auto_a_count_or_minus_one():
+    assert parse_params({"train": {"max_steps": "auto"}}).train.max_steps == "auto"
+    assert parse_params({"teacher": {"max_steps": "7"}}).teacher.max_steps == 7
+    for bad in (0, -2, 2.5, "automatic"):
+        with pytest.raises(ParamsError, match=r"train.max_steps.*'auto'.*-1.*positive number of steps"):
+            parse_params({"train": {"max_steps": bad}})
 
 
 def test_batching_param_is_validated_and_the_teacher_has_it():

@@ -6,8 +6,9 @@ from conftest import ROOT
 
 def test_project_params_file_validates():
     params = load_params(ROOT / "params.yaml")
-    # the default body training: groups of 64 texts with all their pairs, 5 steps at 1e-4 (bench/RESULTS.md)
-    assert params.train.batching == "groups" and params.train.batch_size == 64 and params.train.max_steps == 5
+    # the default body training: groups of 64 texts with all their pairs, one step per 2 texts per class
+    # (at least 5) at 1e-4 (bench/RESULTS.md)
+    assert params.train.batching == "groups" and params.train.batch_size == 64 and params.train.max_steps == "auto"
     assert params.sample.num_samples == 16 and params.seed == 42
     assert params.train.body_learning_rate == 1e-4
     assert params.teacher.batching == "pairs"

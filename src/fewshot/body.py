@@ -238,7 +238,7 @@ def train_body(
     batch_size: int = 16,
     body_learning_rate: float = 2e-5,
     warmup_proportion: float = 0.1,
-    max_steps: int = -1,
+    max_steps: int | str = -1,
     loss: str = "CosineSimilarityLoss",
     margin: float | None = None,
     seed: int = 42,
@@ -253,6 +253,8 @@ def train_body(
     ``batching``: ``pairs`` (``batch_size`` pairs per step, setfit's way) or ``groups`` (at most
     ``batch_size`` texts with all their listed pairs per step); see :mod:`fewshot.batching`.
     A batch loss (``fewshot.losses``) trains on ``labeled`` texts (``text``, ``label``) instead of pairs.
+    ``max_steps``: a number of steps, ``-1`` (``num_epochs`` passes), or ``auto``
+    (:func:`fewshot.batching.resolve_steps`: with groups, one step per 2 texts per class, at least 5).
     """
     import tempfile
     import time
@@ -262,8 +264,9 @@ def train_body(
     from transformers import PrinterCallback, TrainerCallback
 
     from fewshot import losses as batch_losses
-    from fewshot.batching import trainer_args
+    from fewshot.batching import resolve_steps, trainer_args
 
+    batching = "pairs" if batch_losses.is_batch_loss(loss) else batching  # batch losses: labelled batches
     if batch_losses.is_batch_loss(loss):
         if labeled is None or len(labeled) == 0:
             raise ValueError(f"train.loss={loss} trains on labelled texts, and none were given")
@@ -273,6 +276,7 @@ def train_body(
         raise ValueError("pairs: no pairs to train on. Fix: check the pairs stage output")
     else:
         dataset = Dataset.from_pandas(pairs[["sentence_1", "sentence_2", "label"]].reset_index(drop=True))
+    max_steps = resolve_steps(max_steps, batching, pairs)
     losses: list[tuple[int, float]] = []
 
     class _Record(TrainerCallback):
@@ -299,7 +303,7 @@ def train_body(
             disable_tqdm=not progress_enabled(),
             dataloader_drop_last=False,
             dataloader_pin_memory=torch.cuda.is_available(),
-            **trainer_args("pairs" if batch_losses.is_batch_loss(loss) else batching),  # batch losses: labelled batches
+            **trainer_args(batching),
         )
         trainer = SentenceTransformerTrainer(
             model=model,

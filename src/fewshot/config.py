@@ -96,7 +96,7 @@ class TrainParams(_Section):
     batch_size: PosInt | tuple[PosInt, PosInt] = 16
     body_learning_rate: PosFloat | tuple[PosFloat, PosFloat] = 2e-5
     warmup_proportion: float = Field(0.1, ge=0, lt=1)
-    max_steps: int = -1
+    max_steps: int | Literal["auto"] = -1  # auto: fewshot.batching.resolve_steps
     loss: Literal[LOSSES + BATCH_LOSSES] = "CosineSimilarityLoss"  # type: ignore[valid-type]
     margin: float | None = Field(None, gt=0)
     distance_metric: Literal["cosine", "euclidean", "manhattan"] | None = None  # batch losses (null: their default)
@@ -135,12 +135,18 @@ class TrainParams(_Section):
             "max_length": self.max_length,
         }
 
-    @field_validator("max_steps")
+    @field_validator("max_steps", mode="before")
     @classmethod
-    def _max_steps(cls, v: int) -> int:
-        if v == 0 or v < -1:
-            raise ValueError("must be -1 (train for num_epochs) or a positive number of steps")
-        return v
+    def _max_steps(cls, v: Any) -> int | str:
+        if v == "auto":
+            return v
+        whole = isinstance(v, int) and not isinstance(v, bool) or isinstance(v, str) and v.lstrip("-").isdigit()
+        if not whole or int(v) == 0 or int(v) < -1:
+            raise ValueError(
+                "must be 'auto' (groups: one step per 2 texts per class, at least 5), -1 (train for num_epochs) "
+                "or a positive number of steps"
+            )
+        return int(v)
 
 
 class HeadParams(_Section):
