@@ -224,6 +224,23 @@ def _heap_frozen():
         gc.unfreeze()
 
 
+@contextmanager
+def deterministic():
+    """Run torch's deterministic kernels while training, then restore the setting as found.
+
+    Same params and inputs must give byte-identical weights (DVC hashes them). On 2 CPU threads some
+    backward kernels of the default body are not: two fresh processes training the same 3 steps gave
+    weights that differ by ~1e-6 (another hash each run; one thread, or this mode, gives the same hash
+    every time). ``warn_only``: an op without a deterministic kernel (some CUDA ones) warns, not fails.
+    """
+    was, warn = torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled()
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(was, warn_only=warn)
+
+
 @dataclass
 class TrainResult:
     steps: int
@@ -315,7 +332,7 @@ def train_body(
         trainer.remove_callback(PrinterCallback)  # we log the loss ourselves (MLflow, loss.csv)
         trainer.data_collator.preprocess_fn = tokenize_distinct(trainer.data_collator.preprocess_fn)
         start = time.perf_counter()
-        with _heap_frozen():
+        with _heap_frozen(), deterministic():
             out = trainer.train()
         seconds = time.perf_counter() - start
     model.eval()
