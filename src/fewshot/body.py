@@ -283,8 +283,8 @@ def train_body(
     from fewshot import losses as batch_losses
     from fewshot.batching import resolve_steps, trainer_args
 
-    batching = "pairs" if batch_losses.is_batch_loss(loss) else batching  # batch losses: labelled batches
     if batch_losses.is_batch_loss(loss):
+        batching = "pairs"  # labelled batches of the few-shot texts, not groups of pairs
         if labeled is None or len(labeled) == 0:
             raise ValueError(f"train.loss={loss} trains on labelled texts, and none were given")
         codes = batch_losses.label_codes(labeled["label"])
