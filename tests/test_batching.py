@@ -61,6 +61,24 @@ def test_sampler_batches_are_groups_and_each_epoch_reorders_them(texts):
     assert epoch1 != epoch0 and sorted(map(tuple, epoch1)) == sorted(map(tuple, epoch0))
 
 
+@pytest.mark.parametrize("processes, texts_per_step", [(2, 8), (3, 8), (2, 64)])
+def test_sampler_deals_every_ddp_process_the_same_number_of_groups(texts, monkeypatch, processes, texts_per_step):
+    """Under torchrun accelerate shards the batch sampler as sentence-transformers asks (``even_batches=False``);
+    each process must get as many steps as the others, or it waits forever in the gradient all-reduce."""
+    from accelerate.data_loader import BatchSamplerShard
+
+    pairs = with_texts(generate_pairs(texts.label, seed=1), texts.text)  # 24 texts: 21 groups of 8, or one of 64
+    ds = Dataset.from_pandas(pairs[["sentence_1", "sentence_2", "label"]])
+    monkeypatch.setenv("WORLD_SIZE", str(processes))
+    sampler = GroupBatchSampler(ds, batch_size=texts_per_step, drop_last=True, seed=5)
+    shards = [list(BatchSamplerShard(sampler, processes, rank, even_batches=False)) for rank in range(processes)]
+    steps = -(-len(sampler.groups) // processes)
+    assert [len(shard) for shard in shards] == [steps] * processes
+    assert len(BatchSamplerShard(sampler, processes, 0, even_batches=False)) == steps
+    dealt = sorted(i for shard in shards for batch in shard for i in batch)
+    assert set(dealt) == set(range(len(pairs)))  # every pair trains; a few groups twice to even the steps
+
+
 def test_groups_training_runs_one_step_per_group_and_is_deterministic(tiny_body_dir, texts):
     pairs = with_texts(generate_pairs(texts.label), texts.text)
     first, second = text_codes(pairs.sentence_1, pairs.sentence_2)

@@ -420,3 +420,13 @@ def test_multi_label_survives_parquet_between_stages(tiny_body, texts, tmp_path)
     assert metrics.confusion_rows(few["label"][:1], model.predict(few["text"][:1]))[0]["actual"] in {
         "|".join(sorted(map(str, few["label"][0])))
     }
+
+
+def test_end_to_end_head_phase_runs_deterministic_kernels_and_restores_the_setting(tiny_body, texts):
+    # as in body training: on 2 CPU threads the body's weights otherwise differ run to run by ~1e-6
+    during: list = []
+    FewShotModel.fit(tiny_body, texts.text, texts.label, head_type="differentiable",
+                     head_training={**FAST, "num_epochs": 2, "end_to_end": True}, seed=3,
+                     on_epoch=lambda epoch, record: during.append(torch.are_deterministic_algorithms_enabled()))
+    assert during == [True, True]
+    assert not torch.are_deterministic_algorithms_enabled()

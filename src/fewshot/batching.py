@@ -22,6 +22,7 @@ e.g. oversampling's cycled positives). Only the batching differs.
 from __future__ import annotations
 
 from fewshot.errors import FewshotError
+from fewshot.launch import world_size
 
 from collections.abc import Iterator
 
@@ -142,6 +143,11 @@ class GroupBatchSampler(_sampler_base()):
     Built by the trainer as ``batch_sampler(dataset, batch_size=..., drop_last=..., seed=...)``;
     ``batch_size`` is the number of distinct texts per step. The trainer calls ``set_epoch``, which
     reshuffles the order of the groups (seeded by ``seed`` and the epoch).
+
+    Under torchrun (DDP) accelerate deals the groups out to the N processes in turn, so a step trains N
+    groups, one per process, and averages their gradients. Every process must take as many steps as the
+    others (a process that runs out first waits forever in the next all-reduce), so an epoch is topped up
+    from its own start to a multiple of N groups; on one process it is every group exactly once.
     """
 
     def __init__(self, dataset, batch_size: int, drop_last: bool = False, valid_label_columns=None,
@@ -152,14 +158,22 @@ class GroupBatchSampler(_sampler_base()):
         first, second = text_codes(table.column(columns[0]), table.column(columns[1]))
         self.groups = group_pairs(first, second, batch_size, seed)
         self.texts = int(max(first.max(), second.max())) + 1 if len(first) else 0
+        # Groups vary in length: ``None`` tells accelerate's DDP sharding (``BatchSamplerShard``) not to
+        # wait for batches of ``batch_size`` rows, which groups almost never are.
+        self.batch_size = None
 
     def __len__(self) -> int:
-        return len(self.groups)
+        return _round_up(len(self.groups), world_size())
 
     def __iter__(self) -> Iterator[list[int]]:
-        rng = np.random.default_rng([self.seed, self.epoch])
-        for g in rng.permutation(len(self.groups)):
+        order = np.random.default_rng([self.seed, self.epoch]).permutation(len(self.groups))
+        order = np.resize(order, len(self)) if len(order) else order  # topped up for N processes
+        for g in order:
             yield self.groups[g].tolist()
+
+
+def _round_up(n: int, multiple: int) -> int:
+    return -(-n // multiple) * multiple
 
 
 def trainer_args(batching: str) -> dict:
@@ -167,14 +181,5 @@ def trainer_args(batching: str) -> dict:
     if batching == "pairs":
         return {}
     if batching == "groups":
-        from fewshot.launch import world_size
-
-        if world_size() > 1:
-            # Groups differ in size; under DDP the ranks then fall out of step (measured: a hang in the
-            # gradient all-reduce), so refuse rather than hang. Grouping is also what makes one process fast.
-            raise BatchingError(
-                f"train.batching: groups does not run under torchrun yet ({world_size()} processes). "
-                "Fix: -S train.batching=pairs for multi-process training, or unset FEWSHOT_NPROC"
-            )
         return {"batch_sampler": GroupBatchSampler}
     raise BatchingError(f"train.batching: unknown '{batching}'; use one of {', '.join(BATCHING)}")

@@ -144,6 +144,9 @@ class DedupPairLoss(nn.Module):
     def _encode_rows(self, merged: dict, picked: Tensor, lengths: Tensor, rows: int) -> Tensor:
         """Embed rows ``picked`` of a merged batch in length-sorted chunks, each padded only to its own
         longest text (AG News lengths vary 3x within a batch, so one padded block wastes most of its work)."""
+        # Under DDP ``self.model`` is the DDP wrapper and the processes may run different numbers of chunks
+        # per step. That is safe only because no forward call communicates: sentence-transformers turns off
+        # DDP's per-forward buffer broadcast (``ddp_broadcast_buffers=False``); gradients meet once, in backward.
         order = picked[torch.argsort(lengths[picked], stable=True)]
         parts = []
         for chunk in order.split(self.chunk_size):

@@ -81,7 +81,13 @@ class DifferentiableHead:
         """The head phase on texts; the body is trained too (in place) when ``training['end_to_end']``."""
         return self._train(body, list(texts), None, y, n_classes, training, validation, seed, on_epoch)
 
-    def _train(self, body, texts, x, y, n_classes, training, validation, seed, on_epoch) -> DifferentiableHead:
+    def _train(self, *args) -> DifferentiableHead:
+        from fewshot.body import deterministic
+
+        with deterministic():  # same params and inputs, byte-identical head (and end-to-end body) weights
+            return self._fit(*args)
+
+    def _fit(self, body, texts, x, y, n_classes, training, validation, seed, on_epoch) -> DifferentiableHead:
         from fewshot.body import encode
 
         args = {**DEFAULT_TRAINING, **(training or {})}
