@@ -157,7 +157,6 @@ class GroupBatchSampler(_sampler_base()):
         table = dataset.data  # the Arrow table: no Python list of texts per pair
         first, second = text_codes(table.column(columns[0]), table.column(columns[1]))
         self.groups = group_pairs(first, second, batch_size, seed)
-        self.texts = int(max(first.max(), second.max())) + 1 if len(first) else 0
         # Groups vary in length: ``None`` tells accelerate's DDP sharding (``BatchSamplerShard``) not to
         # wait for batches of ``batch_size`` rows, which groups almost never are.
         self.batch_size = None
@@ -167,7 +166,7 @@ class GroupBatchSampler(_sampler_base()):
 
     def __iter__(self) -> Iterator[list[int]]:
         order = np.random.default_rng([self.seed, self.epoch]).permutation(len(self.groups))
-        order = np.resize(order, len(self)) if len(order) else order  # topped up for N processes
+        order = np.resize(order, len(self))  # topped up to a multiple of the N processes
         for g in order:
             yield self.groups[g].tolist()
 
