@@ -19,19 +19,40 @@ def _codes(n_texts: int, n_pairs: int, seed: int = 0):
 
 
 @pytest.mark.parametrize("n_texts,size", [(10, 64), (64, 64), (65, 64), (256, 64), (300, 7), (30, 2)])
-def test_groups_cover_every_pair_once_and_respect_the_text_limit(n_texts, size):
+def test_groups_hold_every_listed_pair_among_their_texts_and_respect_the_text_limit(n_texts, size):
     first, second = _codes(n_texts, 5000)
-    groups = group_pairs(first, second, size, seed=3)
-    rows = np.concatenate(groups)
-    assert sorted(rows.tolist()) == list(range(5000))  # every listed pair, duplicates included, exactly once
-    for g in groups:
-        assert len(np.unique(np.concatenate([first[g], second[g]]))) <= size
-    if n_texts <= size:
-        assert len(groups) == 1
-    else:
-        assert len(groups) > 1
-    again = group_pairs(first, second, size, seed=3)
+    for epoch in range(5):
+        groups = group_pairs(first, second, size, seed=3, epoch=epoch)
+        rows = np.concatenate(groups)
+        assert len(np.unique(rows)) == len(rows)  # no pair twice in an epoch
+        texts = [set(first[g]) | set(second[g]) for g in groups]
+        assert all(len(t) <= size for t in texts)
+        assert all(not (t & u) for i, t in enumerate(texts) for u in texts[i + 1:])  # each text once an epoch
+        for g, t in zip(groups, texts):  # a group is *every* listed pair among its texts
+            among = np.flatnonzero(np.isin(first, list(t)) & np.isin(second, list(t)))
+            assert np.array_equal(g, among)
+        if n_texts <= size:
+            assert len(groups) == 1 and len(rows) == 5000
+        else:
+            assert 1 < len(groups) <= -(-n_texts // size) and len(rows) < 5000  # blocks with no pair: left out
+    again = group_pairs(first, second, size, seed=3, epoch=4)
     assert all(np.array_equal(x, y) for x, y in zip(groups, again))
+    if n_texts > size:
+        other = group_pairs(first, second, size, seed=3, epoch=3)
+        assert not all(np.array_equal(x, y) for x, y in zip(groups, other))
+    covered = np.zeros(5000, dtype=bool)  # epochs deal the texts afresh, so in time every pair trains
+    for epoch in range(2000):
+        covered[np.concatenate(group_pairs(first, second, size, seed=3, epoch=epoch))] = True
+        if covered.all():
+            break
+    assert covered.all()
+
+
+def test_a_block_without_listed_pairs_is_left_out():
+    # texts 0-3, pairs only 0-1 and 2-3: dealt into 2 blocks of 2, some epochs put no pair in a block
+    sizes = {tuple(len(g) for g in group_pairs(np.array([0, 2]), np.array([1, 3]), 2, seed=0, epoch=e))
+             for e in range(30)}
+    assert sizes == {(1, 1), ()}
 
 
 def test_group_size_below_two_is_a_clear_error():
@@ -46,19 +67,17 @@ def test_text_codes_share_one_code_per_distinct_text():
     assert a[0] == a[2] == 0 and a[1] == b[0] and b[1] == b[2] and len({*a, *b}) == 3
 
 
-def test_sampler_batches_are_groups_and_each_epoch_reorders_them(texts):
+def test_sampler_batches_are_groups_and_each_epoch_deals_them_afresh(texts):
     pairs = with_texts(generate_pairs(texts.label, seed=1), texts.text)  # 24 texts
     ds = Dataset.from_pandas(pairs[["sentence_1", "sentence_2", "label"]])
     sampler = GroupBatchSampler(ds, batch_size=8, drop_last=False, seed=5)
     epoch0 = list(sampler)
-    assert len(epoch0) == len(sampler) > 1
-    assert sorted(i for batch in epoch0 for i in batch) == list(range(len(pairs)))
+    assert len(epoch0) == len(sampler) == 3  # 24 texts, 8 a step
     for batch in epoch0:
-        assert len(set(pairs.sentence_1.iloc[batch]) | set(pairs.sentence_2.iloc[batch])) <= 8
-    assert list(sampler) == epoch0  # same epoch, same order
+        assert len(set(pairs.sentence_1.iloc[batch]) | set(pairs.sentence_2.iloc[batch])) == 8
+    assert list(sampler) == epoch0  # same epoch, same groups
     sampler.set_epoch(1)
-    epoch1 = list(sampler)
-    assert epoch1 != epoch0 and sorted(map(tuple, epoch1)) == sorted(map(tuple, epoch0))
+    assert list(sampler) != epoch0
 
 
 @pytest.mark.parametrize("processes, texts_per_step", [(2, 8), (3, 8), (2, 64)])
@@ -67,22 +86,22 @@ def test_sampler_deals_every_ddp_process_the_same_number_of_groups(texts, monkey
     each process must get as many steps as the others, or it waits forever in the gradient all-reduce."""
     from accelerate.data_loader import BatchSamplerShard
 
-    pairs = with_texts(generate_pairs(texts.label, seed=1), texts.text)  # 24 texts: 21 groups of 8, or one of 64
+    pairs = with_texts(generate_pairs(texts.label, seed=1), texts.text)  # 24 texts: 3 groups of 8, or one of 64
     ds = Dataset.from_pandas(pairs[["sentence_1", "sentence_2", "label"]])
     monkeypatch.setenv("WORLD_SIZE", str(processes))
     sampler = GroupBatchSampler(ds, batch_size=texts_per_step, drop_last=True, seed=5)
     shards = [list(BatchSamplerShard(sampler, processes, rank, even_batches=False)) for rank in range(processes)]
-    steps = -(-len(sampler.groups) // processes)
+    groups = group_pairs(sampler.first, sampler.second, texts_per_step, seed=5, epoch=0)
+    steps = -(-len(groups) // processes)
     assert [len(shard) for shard in shards] == [steps] * processes
     assert len(BatchSamplerShard(sampler, processes, 0, even_batches=False)) == steps
-    dealt = sorted(i for shard in shards for batch in shard for i in batch)
-    assert set(dealt) == set(range(len(pairs)))  # every pair trains; a few groups twice to even the steps
+    dealt = {tuple(batch) for shard in shards for batch in shard}
+    assert dealt == {tuple(g.tolist()) for g in groups}  # every group trains; a few twice to even the steps
 
 
 def test_groups_training_runs_one_step_per_group_and_is_deterministic(tiny_body_dir, texts):
     pairs = with_texts(generate_pairs(texts.label), texts.text)
-    first, second = text_codes(pairs.sentence_1, pairs.sentence_2)
-    n_groups = len(group_pairs(first, second, 12, seed=7))
+    n_groups = 2  # 24 texts, 12 a step
     outputs = []
     for _ in range(2):
         model = load_body(str(tiny_body_dir))

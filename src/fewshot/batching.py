@@ -7,16 +7,16 @@ e.g. oversampling's cycled positives). Only the batching differs.
   one pass over the list. A 64-pair batch of 64 few-shot texts holds ~55 distinct texts, so each text
   is embedded ~30 times per epoch of 3,072 pairs (the dedup loss embeds each distinct text of a batch
   once, but a batch rarely repeats a text).
-- ``groups``: a step is a group of at most ``batch_size`` distinct *texts* with *all* their listed pairs;
-  each text is embedded once per step and every pair among them contributes to the loss. The texts
-  are split (seeded) into blocks of ``batch_size // 2``; the group of blocks (a, b) holds every listed
-  pair with one text in block a and the other in block b, so an epoch (every group once, in a seeded
-  order that changes each epoch) trains every listed pair exactly once, as in ``pairs`` mode, with far
-  fewer embedding passes. With at most ``batch_size`` texts in all, an epoch is a single step over all
-  the pairs, so use ``max_steps`` (or many epochs) and a higher learning rate: steps, not epochs, are
-  the knob here. The pipeline's default is ``groups`` with 64 texts at 1e-4 for ``max_steps: auto``
-  steps (:func:`auto_steps`: one per 2 texts per class, at least 5); ``bench/vs_setfit.py`` measures it
-  against setfit side by side.
+- ``groups``: a step is a group of at most ``batch_size`` distinct *texts* with *all* the listed pairs
+  among them; each text is embedded once per step and every listed pair among them contributes to the
+  loss. Each epoch deals the texts (seeded by the seed and the epoch) into ``ceil(texts / batch_size)``
+  blocks of near-equal size, one group per block, so an epoch embeds every text once; a pair whose two
+  texts land in different blocks trains in a later epoch that deals them together (an epoch trains about
+  ``batch_size / texts`` of the list). With at most ``batch_size`` texts in all, an epoch is a single
+  step over all the pairs, so use ``max_steps`` (or many epochs) and a higher learning rate: steps, not
+  epochs, are the knob here. The pipeline's default is ``groups`` with 64 texts at 1e-4 for
+  ``max_steps: auto`` steps (:func:`auto_steps`: one per 2 texts per class, at least 5);
+  ``bench/vs_setfit.py`` measures it against setfit side by side.
 """
 
 from __future__ import annotations
@@ -55,11 +55,18 @@ def text_codes(first, second) -> tuple[np.ndarray, np.ndarray]:
     return codes[:n], codes[n:]
 
 
-def group_pairs(first: np.ndarray, second: np.ndarray, texts_per_group: int, seed: int = 42) -> list[np.ndarray]:
-    """Split pair rows into groups that each touch at most ``texts_per_group`` distinct texts.
+def group_pairs(first: np.ndarray, second: np.ndarray, texts_per_group: int, seed: int = 42,
+                epoch: int = 0) -> list[np.ndarray]:
+    """One epoch's groups: split the texts into groups of at most ``texts_per_group``, each with every
+    listed pair among its texts.
 
-    ``first``/``second``: the text codes of each pair. Every row lands in exactly one group; groups
-    come in a fixed order (the sampler shuffles them per epoch), rows within a group ascending.
+    ``first``/``second``: the text codes of each pair. The texts are dealt (seeded by ``seed`` and
+    ``epoch``) into ``ceil(texts / texts_per_group)`` blocks of near-equal size; a group is every listed
+    row with both texts in one block, so each text is embedded once per epoch and every pair among a
+    step's texts trains. A pair whose texts fall in different blocks waits for an epoch that deals them
+    together (each epoch deals afresh): an epoch trains about ``texts_per_group / texts`` of the list.
+    With at most ``texts_per_group`` texts there is one group, the whole list, every epoch. Blocks
+    without a listed pair are left out; rows within a group ascend.
     """
     first, second = np.asarray(first, dtype=np.int64), np.asarray(second, dtype=np.int64)
     if len(first) != len(second):
@@ -73,17 +80,16 @@ def group_pairs(first: np.ndarray, second: np.ndarray, texts_per_group: int, see
     if rows == 0:
         return []
     n_texts = int(max(first.max(), second.max())) + 1
-    if n_texts <= texts_per_group:
+    blocks = -(-n_texts // texts_per_group)
+    if blocks == 1:
         return [np.arange(rows, dtype=np.int64)]
-    block_size = texts_per_group // 2
-    position = np.empty(n_texts, dtype=np.int64)
-    position[np.random.default_rng(seed).permutation(n_texts)] = np.arange(n_texts)
-    blocks = -(-n_texts // block_size)
-    a, b = position[first] // block_size, position[second] // block_size
-    key = np.minimum(a, b) * blocks + np.maximum(a, b)
-    order = np.argsort(key, kind="stable")
-    cuts = np.flatnonzero(np.diff(key[order])) + 1
-    return np.split(order, cuts)
+    block = np.empty(n_texts, dtype=np.int64)
+    block[np.random.default_rng([seed, epoch]).permutation(n_texts)] = np.arange(n_texts) * blocks // n_texts
+    a, b = block[first], block[second]
+    rows_in = np.flatnonzero(a == b)
+    order = rows_in[np.argsort(a[rows_in], kind="stable")]
+    cuts = np.flatnonzero(np.diff(a[order])) + 1
+    return [g for g in np.split(order, cuts) if len(g)]
 
 
 AUTO = "auto"
@@ -141,13 +147,13 @@ class GroupBatchSampler(_sampler_base()):
     """A sentence-transformers batch sampler whose batches are :func:`group_pairs` groups.
 
     Built by the trainer as ``batch_sampler(dataset, batch_size=..., drop_last=..., seed=...)``;
-    ``batch_size`` is the number of distinct texts per step. The trainer calls ``set_epoch``, which
-    reshuffles the order of the groups (seeded by ``seed`` and the epoch).
+    ``batch_size`` is the number of distinct texts per step. The trainer calls ``set_epoch``, and each
+    epoch deals the texts into groups afresh (seeded by ``seed`` and the epoch).
 
     Under torchrun (DDP) accelerate deals the groups out to the N processes in turn, so a step trains N
     groups, one per process, and averages their gradients. Every process must take as many steps as the
     others (a process that runs out first waits forever in the next all-reduce), so an epoch is topped up
-    from its own start to a multiple of N groups; on one process it is every group exactly once.
+    from its own start to a multiple of N groups (and to its full count where a block had no listed pair).
     """
 
     def __init__(self, dataset, batch_size: int, drop_last: bool = False, valid_label_columns=None,
@@ -155,20 +161,22 @@ class GroupBatchSampler(_sampler_base()):
         super().__init__(dataset, batch_size=batch_size, drop_last=False, valid_label_columns=valid_label_columns,
                          generator=generator, seed=seed)
         table = dataset.data  # the Arrow table: no Python list of texts per pair
-        first, second = text_codes(table.column(columns[0]), table.column(columns[1]))
-        self.groups = group_pairs(first, second, batch_size, seed)
+        self.first, self.second = text_codes(table.column(columns[0]), table.column(columns[1]))
+        self.texts_per_group = batch_size
+        n_texts = int(max(self.first.max(), self.second.max())) + 1 if len(self.first) else 0
+        self.groups_per_epoch = -(-n_texts // batch_size)
+        group_pairs(self.first[:0], self.second[:0], batch_size)  # a clear error for a size below 2, now
         # Groups vary in length: ``None`` tells accelerate's DDP sharding (``BatchSamplerShard``) not to
         # wait for batches of ``batch_size`` rows, which groups almost never are.
         self.batch_size = None
 
     def __len__(self) -> int:
-        return _round_up(len(self.groups), world_size())
+        return _round_up(self.groups_per_epoch, world_size())
 
     def __iter__(self) -> Iterator[list[int]]:
-        order = np.random.default_rng([self.seed, self.epoch]).permutation(len(self.groups))
-        order = np.resize(order, len(self))  # topped up to a multiple of the N processes
-        for g in order:
-            yield self.groups[g].tolist()
+        groups = group_pairs(self.first, self.second, self.texts_per_group, self.seed, self.epoch)
+        for g in np.resize(np.arange(len(groups)), len(self)):  # topped up to a multiple of the N processes
+            yield groups[g].tolist()
 
 
 def _round_up(n: int, multiple: int) -> int:
