@@ -24,6 +24,7 @@ from __future__ import annotations
 from fewshot.errors import FewshotError
 from fewshot.launch import world_size
 
+import itertools
 from collections.abc import Iterator
 
 import numpy as np
@@ -66,7 +67,8 @@ def group_pairs(first: np.ndarray, second: np.ndarray, texts_per_group: int, see
     step's texts trains. A pair whose texts fall in different blocks waits for an epoch that deals them
     together (each epoch deals afresh): an epoch trains about ``texts_per_group / texts`` of the list.
     With at most ``texts_per_group`` texts there is one group, the whole list, every epoch. Blocks
-    without a listed pair are left out; rows within a group ascend.
+    without a listed pair are left out (a deal with none in any block is dealt again); rows within a
+    group ascend.
     """
     first, second = np.asarray(first, dtype=np.int64), np.asarray(second, dtype=np.int64)
     if len(first) != len(second):
@@ -84,9 +86,13 @@ def group_pairs(first: np.ndarray, second: np.ndarray, texts_per_group: int, see
     if blocks == 1:
         return [np.arange(rows, dtype=np.int64)]
     block = np.empty(n_texts, dtype=np.int64)
-    block[np.random.default_rng([seed, epoch]).permutation(n_texts)] = np.arange(n_texts) * blocks // n_texts
-    a, b = block[first], block[second]
-    rows_in = np.flatnonzero(a == b)
+    for attempt in itertools.count():  # a deal with no pair in any block is dealt again (tiny, sparse lists)
+        rng = np.random.default_rng([seed, epoch] + ([attempt] if attempt else []))
+        block[rng.permutation(n_texts)] = np.arange(n_texts) * blocks // n_texts
+        a, b = block[first], block[second]
+        rows_in = np.flatnonzero(a == b)
+        if len(rows_in):
+            break
     order = rows_in[np.argsort(a[rows_in], kind="stable")]
     cuts = np.flatnonzero(np.diff(a[order])) + 1
     return [g for g in np.split(order, cuts) if len(g)]
