@@ -73,16 +73,10 @@ def group_pairs(first: np.ndarray, second: np.ndarray, texts_per_group: int, see
     first, second = np.asarray(first, dtype=np.int64), np.asarray(second, dtype=np.int64)
     if len(first) != len(second):
         raise BatchingError("pairs: the two text columns differ in length")
-    if texts_per_group < 2:
-        raise BatchingError(
-            f"train.batch_size={texts_per_group}: with train.batching: groups it counts texts per step, "
-            "and a pair needs two. Fix: set train.batch_size to 2 or more"
-        )
+    n_texts, blocks = _deal(first, second, texts_per_group)
     rows = len(first)
     if rows == 0:
         return []
-    n_texts = int(max(first.max(), second.max())) + 1
-    blocks = -(-n_texts // texts_per_group)
     if blocks == 1:
         return [np.arange(rows, dtype=np.int64)]
     block = np.empty(n_texts, dtype=np.int64)
@@ -95,7 +89,18 @@ def group_pairs(first: np.ndarray, second: np.ndarray, texts_per_group: int, see
             break
     order = rows_in[np.argsort(a[rows_in], kind="stable")]
     cuts = np.flatnonzero(np.diff(a[order])) + 1
-    return [g for g in np.split(order, cuts) if len(g)]
+    return np.split(order, cuts)
+
+
+def _deal(first: np.ndarray, second: np.ndarray, texts_per_group: int) -> tuple[int, int]:
+    """(texts, blocks an epoch deals them into) for the text codes of a pair list."""
+    if texts_per_group < 2:
+        raise BatchingError(
+            f"train.batch_size={texts_per_group}: with train.batching: groups it counts texts per step, "
+            "and a pair needs two. Fix: set train.batch_size to 2 or more"
+        )
+    n_texts = int(max(first.max(), second.max())) + 1 if len(first) else 0
+    return n_texts, -(-n_texts // texts_per_group)
 
 
 AUTO = "auto"
@@ -169,9 +174,7 @@ class GroupBatchSampler(_sampler_base()):
         table = dataset.data  # the Arrow table: no Python list of texts per pair
         self.first, self.second = text_codes(table.column(columns[0]), table.column(columns[1]))
         self.texts_per_group = batch_size
-        n_texts = int(max(self.first.max(), self.second.max())) + 1 if len(self.first) else 0
-        self.groups_per_epoch = -(-n_texts // batch_size)
-        group_pairs(self.first[:0], self.second[:0], batch_size)  # a clear error for a size below 2, now
+        _, self.groups_per_epoch = _deal(self.first, self.second, batch_size)
         # Groups vary in length: ``None`` tells accelerate's DDP sharding (``BatchSamplerShard``) not to
         # wait for batches of ``batch_size`` rows, which groups almost never are.
         self.batch_size = None
