@@ -3,6 +3,7 @@
     python bench/vs_setfit.py --quick                       # a few minutes: AG News, 8 per class, 1 seed, 500 test texts
     python bench/vs_setfit.py                               # the grid: ag_news, sst2 x 8, 64 per class x seeds 0 1 2
     python bench/vs_setfit.py --tasks ag_news --shots 8 --seeds 0 1 2 --distill
+    python bench/vs_setfit.py --validation 2000 --params my.yaml ...  # tune on held-out train texts, not the test
 
 Same data (/work/shared/datasets or --data-root), the same few-shot draw for every system
 (``fewshot.data.sample``, equal to ``setfit.sample_dataset`` with the seed), the same base model
@@ -60,6 +61,9 @@ def _load(spec: dict):
         test = test.iloc[np.random.default_rng(0).permutation(len(test))[: spec["test_size"]]]
     few = sample(train, spec["shots"], seed=spec["seed"])
     unlabeled = unlabeled_pool(train, few, spec.get("unlabeled", 0), seed=spec["seed"])
+    if spec.get("validation"):  # tune on held-out train texts, never on the test texts
+        rest = train[~train.text.isin(set(few.text) | set(unlabeled.text))]
+        test = rest.iloc[np.random.default_rng(1).permutation(len(rest))[: spec["validation"]]]
     return few, test.reset_index(drop=True), list(unlabeled["text"])
 
 
@@ -147,6 +151,7 @@ def worker(spec: dict) -> dict:
     model_path = resolve_model(MODEL)
     few, test, unlabeled = _load(spec)
     row = {k: spec[k] for k in ("kind", "task", "shots", "seed", "system")}
+    row["eval_on"] = f"validation {len(test)}" if spec.get("validation") else "test"
     with tempfile.TemporaryDirectory() as tmp:
         if spec["system"] == "setfit":
             model, train_s = _setfit_train(spec, few, model_path, tmp)
@@ -227,6 +232,9 @@ def main() -> None:
                     choices=["setfit", "fewshot", "fewshot-pairs"])
     ap.add_argument("--data-root", default="/work/shared/datasets")
     ap.add_argument("--test-size", type=int, default=0, help="evaluate on this many test texts (0: all)")
+    ap.add_argument("--validation", type=int, default=0,
+                    help="evaluate on this many held-out train texts (not in the draw or the unlabelled pool) "
+                    "instead of the test split: for choosing settings without looking at the test texts")
     ap.add_argument("--batch-size", type=int, default=64, help="pairs per step (setfit, fewshot-pairs)")
     ap.add_argument("--epochs", type=int, default=5)
     ap.add_argument("--lr", type=float, default=2e-5)
@@ -251,8 +259,8 @@ def main() -> None:
         args.distill_steps, args.unlabeled = 60, 200
     out = args.out or HERE / "results" / f"vs_setfit-{time.strftime('%Y%m%d-%H%M%S')}.jsonl"
     out.parent.mkdir(parents=True, exist_ok=True)
-    base = {k: getattr(args, k) for k in ("batch_size", "epochs", "lr", "num_iterations", "test_size", "data_root",
-                                            "unlabeled", "distill_steps", "distill_batch")}
+    base = {k: getattr(args, k) for k in ("batch_size", "epochs", "lr", "num_iterations", "test_size", "validation",
+                                            "data_root", "unlabeled", "distill_steps", "distill_batch")}
     base["params"] = str(args.params.resolve())
     specs = [
         {**base, "kind": "task", "task": t, "shots": n, "seed": s, "system": system}
