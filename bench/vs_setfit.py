@@ -56,14 +56,15 @@ def _load(spec: dict):
 
     root = Path(spec["data_root"]) / spec["task"]
     train = load_labeled(root / "train.parquet", "text", "label")
-    test = load_labeled(root / "test.parquet", "text", "label")
-    if spec.get("test_size"):
-        test = test.iloc[np.random.default_rng(0).permutation(len(test))[: spec["test_size"]]]
     few = sample(train, spec["shots"], seed=spec["seed"])
     unlabeled = unlabeled_pool(train, few, spec.get("unlabeled", 0), seed=spec["seed"])
     if spec.get("validation"):  # tune on held-out train texts, never on the test texts
         rest = train[~train.text.isin(set(few.text) | set(unlabeled.text))]
         test = rest.iloc[np.random.default_rng(1).permutation(len(rest))[: spec["validation"]]]
+    else:
+        test = load_labeled(root / "test.parquet", "text", "label")
+        if spec.get("test_size"):
+            test = test.iloc[np.random.default_rng(0).permutation(len(test))[: spec["test_size"]]]
     return few, test.reset_index(drop=True), list(unlabeled["text"])
 
 

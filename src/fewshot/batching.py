@@ -99,8 +99,13 @@ def _deal(first: np.ndarray, second: np.ndarray, texts_per_group: int) -> tuple[
             f"train.batch_size={texts_per_group}: with train.batching: groups it counts texts per step, "
             "and a pair needs two. Fix: set train.batch_size to 2 or more"
         )
-    n_texts = int(max(first.max(), second.max())) + 1 if len(first) else 0
+    n_texts = _count_texts(first, second)
     return n_texts, -(-n_texts // texts_per_group)
+
+
+def _count_texts(first: np.ndarray, second: np.ndarray) -> int:
+    """Distinct texts of a pair list given as :func:`text_codes` (codes run 0..texts-1)."""
+    return int(max(first.max(), second.max())) + 1 if len(first) else 0
 
 
 AUTO = "auto"
@@ -119,7 +124,7 @@ def texts_per_class(first: np.ndarray, second: np.ndarray, labels: np.ndarray) -
     first, second = np.asarray(first, dtype=np.int64), np.asarray(second, dtype=np.int64)
     if len(first) == 0:
         return 0.0
-    n_texts = int(max(first.max(), second.max())) + 1
+    n_texts = _count_texts(first, second)
     positive = np.asarray(labels, dtype=np.float64) >= 0.5
     graph = coo_matrix((np.ones(int(positive.sum())), (first[positive], second[positive])), shape=(n_texts, n_texts))
     classes, _ = connected_components(graph, directed=False)
