@@ -3,7 +3,7 @@
     python bench/vs_setfit.py --quick                       # a few minutes: AG News, 8 per class, 1 seed, 500 test texts
     python bench/vs_setfit.py                               # the grid: ag_news, sst2 x 8, 64 per class x seeds 0 1 2
     python bench/vs_setfit.py --tasks ag_news --shots 8 --seeds 0 1 2 --distill
-    python bench/vs_setfit.py --validation 2000 --params my.yaml ...  # tune on held-out train texts, not the test
+    python bench/vs_setfit.py --validation 2000 -S train.max_steps=16 ...  # tune on held-out train texts, not the test
 
 Same data (/work/shared/datasets or --data-root), the same few-shot draw for every system
 (``fewshot.data.sample``, equal to ``setfit.sample_dataset`` with the seed), the same base model
@@ -18,8 +18,8 @@ Systems:
   distinct text of a batch embedded once.
 - ``fewshot``: fewshot as the pipeline trains by default: the ``train`` section of ``--params``
   (the repository's ``params.yaml``: ``batching: groups``, at most ``batch_size`` texts with all their
-  listed pairs per step), on the same pairs. Steps and learning rate differ from setfit's by design: one
-  grouped step sees every pair among its texts.
+  listed pairs per step) with any ``-S key=value`` overrides (as ``dvc exp run -S``), on the same pairs.
+  Steps and learning rate differ from setfit's by design: one grouped step sees every pair among its texts.
 
 Training time: pair generation + body training + head fit (setfit's ``trainer.train()``; fewshot's
 ``generate_pairs`` + ``train_body`` + ``FewShotModel.fit``), model loading excluded. Evaluation time:
@@ -86,7 +86,6 @@ def _setfit_train(spec: dict, few, model_path: str, tmp: str):
 
 def _fewshot_train(spec: dict, few, model_path: str):
     from fewshot.body import load_body, train_body, train_from_params
-    from fewshot.config import load_params
     from fewshot.model import FewShotModel
     from fewshot.pairs import generate_pairs, with_texts
 
@@ -96,12 +95,33 @@ def _fewshot_train(spec: dict, few, model_path: str):
                            seed=spec["seed"])
     pairs = with_texts(pairs, few.text)
     if spec["system"] == "fewshot":
-        result = train_from_params(body, pairs, load_params(spec["params"]).train, spec["seed"])
+        result = train_from_params(body, pairs, _params(spec["params"], spec["set"]).train, spec["seed"])
     else:
         result = train_body(body, pairs, batch_size=spec["batch_size"], num_epochs=spec["epochs"],
                             body_learning_rate=spec["lr"], warmup_proportion=0.1, seed=spec["seed"])
     model = FewShotModel.fit(body, list(few.text), list(few.label), "logistic_regression", dict(HEAD_PARAMS))
     return model, time.perf_counter() - start, result.steps, result.seconds
+
+
+def _params(path: str, overrides: list[str]):
+    """The params file with ``key.path=value`` overrides (values read as YAML, as ``dvc exp run -S``)."""
+    from ruamel.yaml import YAML
+
+    from fewshot.config import ParamsError, parse_params, read_yaml
+
+    raw = read_yaml(path)
+    for item in overrides:
+        key, eq, value = item.partition("=")
+        if not eq or not key:
+            raise ParamsError(f"-S {item!r}: expected key.path=value, e.g. -S train.max_steps=16")
+        *parents, leaf = key.split(".")
+        node = raw
+        for part in parents:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ParamsError(f"-S {item!r}: '{part}' is a value, not a section; fix the key")
+        node[leaf] = YAML(typ="safe", pure=True).load(value)
+    return parse_params(raw, source=f"{path} with -S {' '.join(overrides)}" if overrides else path)
 
 
 def _evaluate(model, test) -> tuple[float, float]:
@@ -153,6 +173,8 @@ def worker(spec: dict) -> dict:
     few, test, unlabeled = _load(spec)
     row = {k: spec[k] for k in ("kind", "task", "shots", "seed", "system")}
     row["eval_on"] = f"validation {len(test)}" if spec.get("validation") else "test"
+    if spec["system"] == "fewshot" and spec["set"]:
+        row["set"] = spec["set"]
     with tempfile.TemporaryDirectory() as tmp:
         if spec["system"] == "setfit":
             model, train_s = _setfit_train(spec, few, model_path, tmp)
@@ -243,6 +265,8 @@ def main() -> None:
                     "(setfit's num_iterations; default: oversampling, setfit 1.2.0's default)")
     ap.add_argument("--params", type=Path, default=HERE.parent / "params.yaml",
                     help="the fewshot system trains with this file's train section (default: the pipeline's)")
+    ap.add_argument("-S", "--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="override a key of --params for the fewshot system, e.g. -S train.max_steps=16 (repeatable)")
     ap.add_argument("--distill", action="store_true", help="also the distillation path (ag_news)")
     ap.add_argument("--distill-only", action="store_true", help="only the distillation path")
     ap.add_argument("--unlabeled", type=int, default=500)
@@ -262,7 +286,13 @@ def main() -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     base = {k: getattr(args, k) for k in ("batch_size", "epochs", "lr", "num_iterations", "test_size", "validation",
                                             "data_root", "unlabeled", "distill_steps", "distill_batch")}
-    base["params"] = str(args.params.resolve())
+    base["params"], base["set"] = str(args.params.resolve()), args.set
+    from fewshot.config import ParamsError
+
+    try:  # a typo stops here, not in every run
+        _params(base["params"], args.set)
+    except ParamsError as err:
+        ap.error(str(err))
     specs = [
         {**base, "kind": "task", "task": t, "shots": n, "seed": s, "system": system}
         for t in args.tasks for n in args.shots for s in args.seeds for system in args.systems
