@@ -14,9 +14,10 @@ import time
 
 import torch
 
-from fewshot import body as B
 from fewshot.data import load_labeled, sample
-from fewshot.pairs import generate_pairs, with_texts
+from fewshot.losses import DedupPairLoss, make_loss
+from fewshot.pairs import generate_pairs, text_pairs
+from fewshot.sources import load_body
 
 
 def seconds_per_step(model, loss, pairs, steps: int, batch_size: int) -> float:
@@ -45,16 +46,16 @@ def main() -> None:
     args = ap.parse_args()
     torch.manual_seed(0)
     few = sample(load_labeled(args.data, "text", "label_text"), 16, seed=42)
-    pairs = with_texts(generate_pairs(few.label, seed=42), few.text)
+    pairs = text_pairs(generate_pairs(few.label, seed=42), few.text)
     results = {}
     variants = {
         "per-pair (setfit)": lambda w: w.loss,
-        "dedup, one block": lambda w: B.DedupPairLoss(w.loss, chunk_size=10**9),
+        "dedup, one block": lambda w: DedupPairLoss(w.loss, chunk_size=10**9),
         "dedup, sorted chunks": lambda w: w,  # fewshot's default
     }
     for name, pick in variants.items():
-        model = B.load_body(args.model)
-        loss = pick(B.make_loss(model))
+        model = load_body(args.model)
+        loss = pick(make_loss(model))
         results[name] = seconds_per_step(model, loss, pairs, args.steps, args.batch_size)
         print(f"{name:>22}: {results[name]:.2f} s/step")
     base = results["per-pair (setfit)"]

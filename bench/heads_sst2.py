@@ -12,16 +12,20 @@ from __future__ import annotations
 import argparse
 import copy
 import time
+from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 
-from fewshot import body as B
-from fewshot.config import parse_params
+from fewshot.arguments import HeadArguments, HeadPhaseArguments
 from fewshot.data import load_labeled, sample
+from fewshot.heads import make_head
 from fewshot.model import FewShotModel
-from fewshot.pairs import generate_pairs, with_texts
+from fewshot.pairs import generate_pairs, text_pairs
+from fewshot.sources import load_body
+from fewshot.training import train_body
 
-DATA = "/work/shared/datasets/sst2"
+DATA = str(Path(__file__).resolve().parents[2] / "shared" / "datasets" / "sst2")
 
 
 def main() -> None:
@@ -32,22 +36,22 @@ def main() -> None:
     args = ap.parse_args()
     train = load_labeled(f"{DATA}/train.parquet", "text", "label_text")
     test = load_labeled(f"{DATA}/test.parquet", "text", "label_text")
-    head_phase = parse_params({}).train.head_phase()  # setfit's defaults for the second phase
     heads = {
-        "logistic": ("logistic_regression", {}),
-        "differentiable": ("differentiable", head_phase),
-        "end-to-end": ("differentiable", {**head_phase, "end_to_end": True}),
+        "logistic": ("logistic_regression", HeadPhaseArguments()),
+        "differentiable": ("differentiable", HeadPhaseArguments()),  # setfit's defaults for the second phase
+        "end-to-end": ("differentiable", HeadPhaseArguments(end_to_end=True)),
     }
     rows = {name: [] for name in heads}
     for seed in args.seeds:
         few = sample(train, args.per_class, seed)
-        pairs = with_texts(generate_pairs(few["label"], seed=seed), few["text"])
-        tuned = B.load_body(args.model)
-        B.train_body(tuned, pairs, num_epochs=1, batch_size=16, body_learning_rate=2e-5, seed=seed)
-        for name, (kind, training) in heads.items():
+        pairs = text_pairs(generate_pairs(few["label"], seed=seed), few["text"])
+        tuned = load_body(args.model)
+        train_body(tuned, pairs, batching="pairs", max_steps=-1, batch_size=16, body_learning_rate=2e-5, seed=seed)
+        for name, (kind, phase) in heads.items():
             start = time.perf_counter()
             body = copy.deepcopy(tuned)
-            model = FewShotModel.fit(body, few["text"], few["label"], head_type=kind, head_training=training, seed=seed)
+            head = make_head(HeadArguments(type=kind), replace(phase, seed=seed))
+            model = FewShotModel.fit(body, few["text"], few["label"], head)
             accuracy = float((model.predict(test["text"]) == test["label"].to_numpy()).mean())
             rows[name].append(accuracy)
             print(f"seed {seed} {name}: accuracy {accuracy:.4f} ({time.perf_counter() - start:.0f} s)", flush=True)

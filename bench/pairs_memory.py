@@ -53,8 +53,13 @@ def case(name: str) -> dict:
         n = sum(1 for _ in ContrastiveDataset(texts, list(labels), multilabel=False, num_iterations=20))
     else:
         raise SystemExit(f"unknown case {name}")
-    return {"case": name, "pairs": n, "seconds": round(time.perf_counter() - start, 1),
-            "baseline_mb": round(baseline), "peak_rss_mb": round(_rss_mb())}
+    return {
+        "case": name,
+        "pairs": n,
+        "seconds": round(time.perf_counter() - start, 1),
+        "baseline_mb": round(baseline),
+        "peak_rss_mb": round(_rss_mb()),
+    }
 
 
 def main() -> None:
@@ -73,15 +78,18 @@ def main() -> None:
         cases += ["setfit num_iterations=20", "setfit oversampling"]
     print("| case | pairs | seconds | baseline RSS MB | peak RSS MB |\n|---|---|---|---|---|")
     for name in cases:
-        proc = subprocess.run([sys.executable, __file__, "--case", name, "--cap-gb", str(args.cap_gb)],
-                              capture_output=True, text=True)
+        proc = subprocess.run(
+            [sys.executable, __file__, "--case", name, "--cap-gb", str(args.cap_gb)], capture_output=True, text=True
+        )
         lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
         if proc.returncode or not lines:
             err = (proc.stderr.strip().splitlines() or ["?"])[-1]
             print(f"| {name} | - | - | - | failed: {err[:120]} |", flush=True)
             continue
         r = json.loads(lines[-1])
-        print(f"| {r['case']} | {r['pairs']:,} | {r['seconds']} | {r['baseline_mb']} | {r['peak_rss_mb']} |", flush=True)
+        print(
+            f"| {r['case']} | {r['pairs']:,} | {r['seconds']} | {r['baseline_mb']} | {r['peak_rss_mb']} |", flush=True
+        )
 
 
 if __name__ == "__main__":

@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 BIN = Path(sys.executable).parent
+DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"  # beside the checkout
 
 
 def build_model(out: Path, train_path: str) -> Path:
@@ -43,7 +44,9 @@ def build_model(out: Path, train_path: str) -> Path:
 
     train = pd.read_parquet(train_path).groupby("label_text").sample(16, random_state=0)
     body = load_body("sentence-transformers/all-MiniLM-L6-v2")
-    FewShotModel.fit(body, train.text, train.label_text, info={"base_model": "sentence-transformers/all-MiniLM-L6-v2"}).save(out)
+    FewShotModel.fit(
+        body, train.text, train.label_text, info={"base_model": "sentence-transformers/all-MiniLM-L6-v2"}
+    ).save(out)
     return out
 
 
@@ -59,8 +62,18 @@ def run_raw(model, texts, batch):
 
 def run_cli(model_dir: Path, texts, batch, tmp: Path):
     pd.DataFrame({"text": texts}).to_parquet(tmp / "in.parquet", index=False)
-    cmd = [str(BIN / "fewshot"), "predict", "--model", str(model_dir), "--input", str(tmp / "in.parquet"),
-           "--output", str(tmp / "out.parquet"), "--batch-size", str(batch)]
+    cmd = [
+        str(BIN / "fewshot"),
+        "predict",
+        "--model",
+        str(model_dir),
+        "--input",
+        str(tmp / "in.parquet"),
+        "--output",
+        str(tmp / "out.parquet"),
+        "--batch-size",
+        str(batch),
+    ]
     seconds, proc = timed(lambda: subprocess.run(cmd, capture_output=True, text=True))
     if proc.returncode:
         raise SystemExit(proc.stderr)
@@ -77,9 +90,27 @@ def run_rest(pyfunc_dir: Path, texts, batch, tmp: Path, chunk: int = 100):
     port = _port()
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
     log = open(tmp / "serve.log", "w")
-    server = subprocess.Popen([str(BIN / "mlflow"), "models", "serve", "-m", str(pyfunc_dir), "--env-manager", "local",
-                               "-h", "127.0.0.1", "-p", str(port), "-w", "1"],
-                              stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    server = subprocess.Popen(
+        [
+            str(BIN / "mlflow"),
+            "models",
+            "serve",
+            "-m",
+            str(pyfunc_dir),
+            "--env-manager",
+            "local",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "-w",
+            "1",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
+        start_new_session=True,
+    )
     base = f"http://127.0.0.1:{port}"
 
     def post(part):
@@ -96,9 +127,9 @@ def run_rest(pyfunc_dir: Path, texts, batch, tmp: Path, chunk: int = 100):
             try:
                 with urllib.request.urlopen(f"{base}/ping", timeout=5):
                     break
-            except OSError:
+            except OSError as err:
                 if time.monotonic() > deadline:
-                    raise SystemExit("server did not start")
+                    raise SystemExit("server did not start") from err
                 time.sleep(0.5)
         post(texts[:8])  # first request loads lazily in some versions: not timed
         return timed(lambda: [label for i in range(0, len(texts), chunk) for label in post(texts[i : i + chunk])])
@@ -113,9 +144,15 @@ def run_spark(pyfunc_dir: Path, texts):
     from pyspark.sql import SparkSession
 
     os.environ["PYSPARK_PYTHON"] = sys.executable
-    spark = (SparkSession.builder.master("local[2]").config("spark.ui.enabled", "false")
-             .config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1")
-             .config("spark.sql.shuffle.partitions", "2").config("spark.ui.showConsoleProgress", "false").getOrCreate())
+    spark = (
+        SparkSession.builder.master("local[2]")
+        .config("spark.ui.enabled", "false")
+        .config("spark.driver.host", "127.0.0.1")
+        .config("spark.driver.bindAddress", "127.0.0.1")
+        .config("spark.sql.shuffle.partitions", "2")
+        .config("spark.ui.showConsoleProgress", "false")
+        .getOrCreate()
+    )
     try:
         frame = spark.createDataFrame(pd.DataFrame({"id": range(len(texts)), "text": texts})).repartition(2).cache()
         frame.count()
@@ -131,14 +168,15 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=2000)
     ap.add_argument("--batch-size", type=int, default=64)
     ap.add_argument("--paths", default="raw,python,cli,rest,spark")
-    ap.add_argument("--test", default="/work/shared/datasets/ag_news/test.parquet")
-    ap.add_argument("--train", default="/work/shared/datasets/ag_news/train.parquet")
+    ap.add_argument("--test", default=str(DATASETS / "ag_news" / "test.parquet"))
+    ap.add_argument("--train", default=str(DATASETS / "ag_news" / "train.parquet"))
     ap.add_argument("--json", help="also write the results here")
     args = ap.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import torch
 
-    from fewshot import FewShotModel, pyfunc
+    from fewshot import FewShotModel
+    from fewshot.formats import pyfunc
 
     paths = args.paths.split(",")
     tmp = Path(tempfile.mkdtemp(prefix="predict_paths_"))
@@ -168,8 +206,10 @@ def main() -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
     n = len(texts)
-    print(f"{n} AG News test texts, batch {args.batch_size}, torch threads {torch.get_num_threads()}, "
-          f"raw encode {raw[0]:.1f} s first, {raw[1]:.1f} s last\n")
+    print(
+        f"{n} AG News test texts, batch {args.batch_size}, torch threads {torch.get_num_threads()}, "
+        f"raw encode {raw[0]:.1f} s first, {raw[1]:.1f} s last\n"
+    )
     print("| path | seconds | texts/s | relative to raw encode | labels = Python API |")
     print("|---|---|---|---|---|")
     for name, s in seconds.items():

@@ -10,26 +10,30 @@ The default pipeline's draw (AG News, 16 per class, seed 42), all-MiniLM-L6-v2, 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import torch
 from torch.profiler import ProfilerActivity, profile
 
-from fewshot import body as B
 from fewshot.data import load_labeled, sample
-from fewshot.pairs import generate_pairs, with_texts
+from fewshot.losses import make_loss
+from fewshot.pairs import generate_pairs, text_pairs
+from fewshot.sources import load_body
+
+DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"  # beside the checkout
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--steps", type=int, default=2)
-    ap.add_argument("--data", default="/work/shared/datasets/ag_news/train.parquet")
+    ap.add_argument("--data", default=str(DATASETS / "ag_news" / "train.parquet"))
     args = ap.parse_args()
     torch.manual_seed(0)
     few = sample(load_labeled(args.data, "text", "label"), 16, seed=42)
-    pairs = with_texts(generate_pairs(few.label, seed=42), few.text)
+    pairs = text_pairs(generate_pairs(few.label, seed=42), few.text)
     for mode, batch in (("pairs", pairs.iloc[:64]), ("groups", pairs)):
-        model = B.load_body("sentence-transformers/all-MiniLM-L6-v2")
-        loss = B.make_loss(model)
+        model = load_body("sentence-transformers/all-MiniLM-L6-v2")
+        loss = make_loss(model)
         optimizer = torch.optim.AdamW(model.parameters(), lr=2e-5)
         model.train()
         features = [model.tokenize(list(batch.sentence_1)), model.tokenize(list(batch.sentence_2))]

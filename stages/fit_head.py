@@ -1,56 +1,58 @@
-"""fit_head: fit the head on the few-shot train set: on its embeddings by the tuned body (cached by
-`embed`), or, for the differentiable head, in a head phase that with train.end_to_end also trains the body.
+"""fit_head: fit the student's head on the few-shot train set: on its embeddings by the trained body (cached
+by `embed`), or, for the differentiable head, in a head phase that with train.end_to_end also trains the body.
 
-usage: python stages/fit_head.py BODY_DIR TRAIN_PARQUET EMBEDDINGS_DIR OUT_DIR [VALIDATION_PARQUET]
+usage: python stages/fit_head.py BODY_DIR TRAIN_PARQUET EMBEDDINGS_DIR OUT_DIR VALIDATION_PARQUET
 """
 
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 import pandas as pd
 
-from fewshot import body, embeddings, tracking
-from fewshot.config import load_params
+from fewshot.embeddings import cached
 from fewshot.errors import run_main
+from fewshot.heads import make_head
+from fewshot.labels import any_multi_label
 from fewshot.metrics import classification_metrics
 from fewshot.model import FewShotModel
+from fewshot.pipeline import tracking
+from fewshot.pipeline.params import load_params
+from fewshot.sources import load_body, read_body_info
 
 
 def main() -> None:
-    body_dir, train_path, emb_dir, out_dir = sys.argv[1:5]
-    val_path = Path(sys.argv[5]) if len(sys.argv) > 5 else None
+    body_dir, train_path, embeddings_dir, out_dir, validation_path = sys.argv[1:6]
     params = load_params()
-    head = params.head
+    phase = params.head_phase()
     few_shot = pd.read_parquet(train_path)
-    val = pd.read_parquet(val_path) if val_path is not None and val_path.exists() else few_shot.iloc[:0]
-    tuned = body.load_body(body_dir, field=body_dir)
-    cached = embeddings.cached(emb_dir, "train", list(few_shot["text"]), body_dir)
-    training = {**params.train.head_phase(), "early_stopping_patience": head.early_stopping_patience}
+    validation = pd.read_parquet(validation_path) if Path(validation_path).exists() else few_shot.iloc[:0]
+    body = load_body(body_dir, field=body_dir)
+    embeddings = cached(embeddings_dir, "train", list(few_shot["text"]), body_dir)
+    head = make_head(params.head.arguments(), phase, multi_label=any_multi_label(few_shot["label"]))
 
-    logged = {"seed": params.seed, "head": head.model_dump(), "head_phase": training}
+    logged = {"seed": params.seed, "head": params.head.model_dump(), "head_phase": asdict(phase)}
     with tracking.stage_run("fit_head", logged) as run:
-        model = FewShotModel.fit(
-            tuned,
+        student = FewShotModel.fit(
+            body,
             few_shot["text"],
             few_shot["label"],
-            head_type=head.type,
-            head_params=head.params,
-            info=body.read_body_info(body_dir),
-            multi_target_strategy=head.multi_target_strategy,
-            head_training=training,
-            validation=(val["text"], val["label"]) if len(val) else None,
-            seed=params.seed,
+            head,
+            embeddings=embeddings,
+            validation=(validation["text"], validation["label"]) if len(validation) else None,
             on_epoch=lambda epoch, rec: run.log_metrics({f"head.{k}": v for k, v in rec.items()}, step=epoch),
-            embeddings=cached,
+            info=read_body_info(body_dir),
         )
-        model.save(out_dir)
-        metrics = {"n_train": len(few_shot), "n_classes": len(model.labels), "n_validation": len(val)}
-        if len(val):
-            scores = classification_metrics(val["label"], model.predict(val["text"]), model.labels, ["accuracy"])
-            metrics["val_accuracy"] = scores["accuracy"]
+        student.save(out_dir)
+        metrics = {"n_train": len(few_shot), "n_classes": len(student.labels), "n_validation": len(validation)}
+        if len(validation):
+            predicted = student.predict(validation["text"])
+            metrics["val_accuracy"] = classification_metrics(
+                validation["label"], predicted, student.labels, ["accuracy"]
+            )["accuracy"]
         run.log_metrics(metrics)
-        run.set_tags({"head.converged": str(model.head.converged), "embeddings.reused": str(cached is not None)})
-    print(f"fit_head: {model.head.type} on {len(few_shot)} texts, labels {model.labels} -> {out_dir}")
+        run.set_tags({"head.converged": str(head.converged), "embeddings.reused": str(embeddings is not None)})
+    print(f"fit_head: {head.type} on {len(few_shot)} texts, labels {student.labels} -> {out_dir}")
 
 
 if __name__ == "__main__":

@@ -11,10 +11,12 @@ import sys
 import tempfile
 from pathlib import Path
 
-from fewshot import pyfunc, tracking
-from fewshot.config import load_params
 from fewshot.errors import FewshotError, run_main
+from fewshot.formats.pyfunc import log_pyfunc
 from fewshot.io import write_json
+from fewshot.model_dir import copy_with_metrics
+from fewshot.pipeline import tracking
+from fewshot.pipeline.params import load_params
 
 
 def main() -> None:
@@ -25,10 +27,12 @@ def main() -> None:
 
     with tracking.stage_run("register", {"registry": params.model_dump()}, {"model": name}) as run:
         if run.run_id is None:
-            raise FewshotError(f"registry: cannot reach the MLflow store at {tracking.tracking_uri()}; nothing registered")
+            raise FewshotError(
+                f"registry: cannot reach the MLflow store at {tracking.tracking_uri()}; nothing registered"
+            )
         with tempfile.TemporaryDirectory() as tmp:
-            copy = pyfunc.registered_copy(model_dir, metrics, Path(tmp) / name)
-            info = pyfunc.log_pyfunc(copy, run.run_id, tracking.tracking_uri(), registered_name=params.name)
+            copy = copy_with_metrics(model_dir, metrics, Path(tmp) / name)
+            info = log_pyfunc(copy, run.run_id, tracking.tracking_uri(), registered_name=params.name)
         version = info.registered_model_version
         run.set_tags({"registry.name": params.name, "registry.version": str(version)})
     summary = {"name": params.name, "model": name, "source": model_dir}

@@ -2,45 +2,56 @@
 
 Same library calls as the student's train_body and fit_head; the `teacher` params section.
 usage: python stages/train_teacher.py PAIRS_PARQUET TRAIN_PARQUET OUT_DIR LOSS_CSV
-   or: FEWSHOT_NPROC=2 python -m fewshot.launch stages/train_teacher.py ...   (DDP under torchrun; rank 0 writes)
+   or: FEWSHOT_NPROC=2 python -m fewshot.pipeline.launch stages/train_teacher.py ...   (DDP; rank 0 writes)
 """
 
 import sys
 
 import pandas as pd
 
-from fewshot import body, tracking
-from fewshot.launch import is_main_process
-from fewshot.config import load_params
 from fewshot.errors import run_main
+from fewshot.heads import make_head
 from fewshot.io import write_csv
+from fewshot.labels import any_multi_label
 from fewshot.model import FewShotModel
+from fewshot.pipeline import tracking
+from fewshot.pipeline.params import load_params
+from fewshot.runtime import is_main_process
+from fewshot.sources import load_body
+from fewshot.training import train_body
 
 
 def main() -> None:
     pairs_path, train_path, out_dir, loss_csv = sys.argv[1:5]
     params = load_params()
-    cfg = params.teacher
+    args = params.teacher.arguments(params.seed)
     pairs = pd.read_parquet(pairs_path)
     few_shot = pd.read_parquet(train_path)
-    teacher = body.load_body(cfg.model, field="teacher.model", max_length=cfg.max_length)
+    teacher_body = load_body(args.model, field="teacher.model", max_length=args.max_length)
 
-    with tracking.stage_run("train_teacher", {"seed": params.seed, "teacher": cfg.model_dump()}) as run:
+    with tracking.stage_run("train_teacher", {"seed": params.seed, "teacher": params.teacher.model_dump()}) as run:
         log_loss = lambda step, loss: run.log_metrics({"loss": loss}, step=step)  # noqa: E731
-        result = body.train_from_params(teacher, pairs, cfg, params.seed, on_log=log_loss, labeled=few_shot)
-        train_info = cfg.model_dump(exclude={"head"})
-        info = {"base_model": cfg.model, "train": train_info, "seed": params.seed, "n_pairs": len(pairs)}
+        result = train_body(teacher_body, pairs, args, labeled=few_shot, on_log=log_loss)
         if not is_main_process():  # torchrun (FEWSHOT_NPROC > 1): rank 0 fits the head and writes
             return
-        model = FewShotModel.fit(
-            teacher, few_shot["text"], few_shot["label"], cfg.head.type, cfg.head.params, info=info,
-            multi_target_strategy=cfg.head.multi_target_strategy, seed=params.seed,
-            head_training={**cfg.head_phase(), "early_stopping_patience": cfg.head.early_stopping_patience},
+        head = make_head(
+            args.head,
+            args.head_phase(args.head.early_stopping_patience),
+            multi_label=any_multi_label(few_shot["label"]),
         )
-        model.save(out_dir)
+        info = {
+            "base_model": args.model,
+            "train": params.teacher.model_dump(exclude={"head"}),
+            "seed": params.seed,
+            "n_pairs": len(pairs),
+        }
+        teacher = FewShotModel.fit(teacher_body, few_shot["text"], few_shot["label"], head, info=info)
+        teacher.save(out_dir)
         write_csv(pd.DataFrame(result.losses, columns=["step", "loss"]), loss_csv)
-        run.log_metrics({"train_seconds": result.seconds, "steps": result.steps, "params": model.num_params()})
-    print(f"train_teacher: {result.steps} steps in {result.seconds:.1f} s, labels {model.labels} -> {out_dir}")
+        run.log_metrics(
+            {"train_seconds": result.seconds, "steps": result.steps, "n_parameters": teacher.n_parameters()}
+        )
+    print(f"train_teacher: {result.steps} steps in {result.seconds:.1f} s, labels {teacher.labels} -> {out_dir}")
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-from tiny import build_tiny_body, make_texts, write_tiny_dataset  # noqa: E402
+from tiny import build_tiny_body, make_texts  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -20,7 +20,7 @@ def tiny_body_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture()
 def tiny_body(tiny_body_dir):
-    from fewshot.body import load_body
+    from fewshot.sources import load_body
 
     return load_body(str(tiny_body_dir))
 
@@ -40,8 +40,8 @@ def _isolated_mlflow(tmp_path, monkeypatch):
 @pytest.fixture(scope="session")
 def tiny_model_dir(tiny_body_dir, tmp_path_factory) -> Path:
     """A saved FewShotModel (tiny body + logistic head on three topics), shared by the usage tests."""
-    from fewshot.body import load_body
     from fewshot.model import FewShotModel
+    from fewshot.sources import load_body
 
     train = make_texts(10, seed=1)
     model = FewShotModel.fit(load_body(str(tiny_body_dir)), train.text, train.label, info={"base_model": "tiny-bert"})

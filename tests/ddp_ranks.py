@@ -6,15 +6,25 @@ import json
 import os
 import sys
 
-from fewshot.body import load_body, train_body
-from fewshot.pairs import generate_pairs, with_texts
 from tiny import make_texts
+
+from fewshot.pairs import generate_pairs, text_pairs
+from fewshot.sources import load_body
+from fewshot.training import train_body
 
 model_dir, per_class, texts_per_step = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 few = make_texts(per_class, seed=1)
-pairs = with_texts(generate_pairs(few.label, sampling_strategy="unique", seed=1), few.text)
+pairs = text_pairs(generate_pairs(few.label, sampling_strategy="unique", seed=1), few.text)
 model = load_body(model_dir)
-result = train_body(model, pairs, num_epochs=1, batch_size=texts_per_step, body_learning_rate=1e-3, max_steps=-1,
-                    batching="groups", seed=1)
+result = train_body(
+    model,
+    pairs,
+    num_epochs=1,
+    batch_size=texts_per_step,
+    body_learning_rate=1e-3,
+    max_steps=-1,
+    batching="groups",
+    seed=1,
+)
 weights = hashlib.sha256(b"".join(p.detach().numpy().tobytes() for p in model.parameters())).hexdigest()
 print(json.dumps({"rank": int(os.environ["RANK"]), "steps": result.steps, "weights": weights}), flush=True)

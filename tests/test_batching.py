@@ -1,14 +1,21 @@
 import numpy as np
 import pytest
 from datasets import Dataset
+from tiny import make_texts
 
 from fewshot.batching import (
-    BatchingError, GroupBatchSampler, auto_steps, group_pairs, resolve_steps, text_codes, texts_per_class, trainer_args,
+    BatchingError,
+    GroupBatchSampler,
+    auto_steps,
+    group_pairs,
+    resolve_steps,
+    text_codes,
+    texts_per_class,
+    trainer_args,
 )
-from fewshot.body import load_body, train_body
-from fewshot.config import ParamsError, parse_params
-from fewshot.pairs import generate_pairs, with_texts
-from tiny import make_texts
+from fewshot.pairs import generate_pairs, text_pairs
+from fewshot.sources import load_body
+from fewshot.training import train_body
 
 
 def _codes(n_texts: int, n_pairs: int, seed: int = 0):
@@ -27,7 +34,7 @@ def test_groups_hold_every_listed_pair_among_their_texts_and_respect_the_text_li
         assert len(np.unique(rows)) == len(rows)  # no pair twice in an epoch
         texts = [set(first[g]) | set(second[g]) for g in groups]
         assert all(len(t) <= size for t in texts)
-        assert all(not (t & u) for i, t in enumerate(texts) for u in texts[i + 1:])  # each text once an epoch
+        assert all(not (t & u) for i, t in enumerate(texts) for u in texts[i + 1 :])  # each text once an epoch
         for g, t in zip(groups, texts):  # a group is *every* listed pair among its texts
             among = np.flatnonzero(np.isin(first, list(t)) & np.isin(second, list(t)))
             assert np.array_equal(g, among)
@@ -67,7 +74,7 @@ def test_text_codes_share_one_code_per_distinct_text():
 
 
 def test_sampler_batches_are_groups_and_each_epoch_deals_them_afresh(texts):
-    pairs = with_texts(generate_pairs(texts.label, seed=1), texts.text)  # 24 texts
+    pairs = text_pairs(generate_pairs(texts.label, seed=1), texts.text)  # 24 texts
     ds = Dataset.from_pandas(pairs[["sentence_1", "sentence_2", "label"]])
     sampler = GroupBatchSampler(ds, batch_size=8, drop_last=False, seed=5)
     epoch0 = list(sampler)
@@ -85,7 +92,7 @@ def test_sampler_deals_every_ddp_process_the_same_number_of_groups(texts, monkey
     each process must get as many steps as the others, or it waits forever in the gradient all-reduce."""
     from accelerate.data_loader import BatchSamplerShard
 
-    pairs = with_texts(generate_pairs(texts.label, seed=1), texts.text)  # 24 texts: 3 groups of 8, or one of 64
+    pairs = text_pairs(generate_pairs(texts.label, seed=1), texts.text)  # 24 texts: 3 groups of 8, or one of 64
     ds = Dataset.from_pandas(pairs[["sentence_1", "sentence_2", "label"]])
     monkeypatch.setenv("WORLD_SIZE", str(processes))
     sampler = GroupBatchSampler(ds, batch_size=texts_per_step, drop_last=True, seed=5)
@@ -99,26 +106,26 @@ def test_sampler_deals_every_ddp_process_the_same_number_of_groups(texts, monkey
 
 
 def test_groups_training_runs_one_step_per_group_and_is_deterministic(tiny_body_dir, texts):
-    pairs = with_texts(generate_pairs(texts.label), texts.text)
+    pairs = text_pairs(generate_pairs(texts.label), texts.text)
     n_groups = 2  # 24 texts, 12 a step
     outputs = []
     for _ in range(2):
         model = load_body(str(tiny_body_dir))
-        result = train_body(model, pairs, num_epochs=2, batch_size=12, body_learning_rate=1e-3, seed=7,
-                            batching="groups")
+        result = train_body(
+            model, pairs, num_epochs=2, max_steps=-1, batch_size=12, body_learning_rate=1e-3, seed=7, batching="groups"
+        )
         assert result.steps == 2 * n_groups
         outputs.append(model.encode(["game team won", "market stock"]))
     np.testing.assert_array_equal(outputs[0], outputs[1])
     # all texts in one group: one step per epoch, whatever the number of pairs
     model = load_body(str(tiny_body_dir))
-    assert train_body(model, pairs, num_epochs=3, batch_size=64, seed=7, batching="groups").steps == 3
+    assert train_body(model, pairs, num_epochs=3, max_steps=-1, batch_size=64, seed=7, batching="groups").steps == 3
 
 
 def test_groups_training_learns(tiny_body_dir, texts):
-    pairs = with_texts(generate_pairs(texts.label), texts.text)
+    pairs = text_pairs(generate_pairs(texts.label), texts.text)
     model = load_body(str(tiny_body_dir))
-    result = train_body(model, pairs, max_steps=30, batch_size=64, body_learning_rate=1e-3, seed=0,
-                        batching="groups")
+    result = train_body(model, pairs, max_steps=30, batch_size=64, body_learning_rate=1e-3, seed=0, batching="groups")
     losses = [loss for _, loss in result.losses]
     assert result.steps == 30 and np.mean(losses[-5:]) < 0.5 * np.mean(losses[:5])
 
@@ -126,40 +133,27 @@ def test_groups_training_learns(tiny_body_dir, texts):
 @pytest.mark.parametrize("strategy", ["oversampling", "undersampling", "unique"])
 def test_texts_per_class_is_read_from_the_pairs(strategy):
     labels = ["a"] * 6 + ["b"] * 6 + ["c"] * 6 + ["d"] * 2
-    pairs = with_texts(generate_pairs(labels, sampling_strategy=strategy, seed=0), [f"t{i}" for i in range(20)])
+    pairs = text_pairs(generate_pairs(labels, sampling_strategy=strategy, seed=0), [f"t{i}" for i in range(20)])
     first, second = text_codes(pairs.sentence_1, pairs.sentence_2)
     assert texts_per_class(first, second, pairs.label.to_numpy()) == 5.0  # 20 texts, 4 classes
     # a text in no positive pair is a class of its own
     assert texts_per_class(np.array([0, 0, 1]), np.array([1, 2, 2]), np.array([1.0, 0.0, 0.0])) == 1.5
 
 
-def test_auto_steps_grow_with_texts_per_class_and_only_for_groups(texts):
+def test_auto_steps_grow_with_the_texts_per_class_and_only_for_groups(texts):
     assert [auto_steps(k) for k in (2, 8, 10, 16, 33, 64)] == [5, 5, 5, 8, 17, 32]
-    pairs = with_texts(generate_pairs(texts.label), texts.text)  # 3 classes of 8
+    pairs = text_pairs(generate_pairs(texts.label), texts.text)  # 3 classes of 8
     assert resolve_steps("auto", "groups", pairs) == 5
     many = make_texts(24, seed=1)
-    assert resolve_steps("auto", "groups", with_texts(generate_pairs(many.label), many.text)) == 12
+    assert resolve_steps("auto", "groups", text_pairs(generate_pairs(many.label), many.text)) == 12
     assert resolve_steps("auto", "pairs", pairs) == -1  # setfit's way: num_epochs passes
     assert resolve_steps(7, "groups", pairs) == 7 and resolve_steps(-1, "groups", pairs) == -1
 
 
 def test_training_with_auto_steps_runs_that_many_steps(tiny_body_dir):
     many = make_texts(24, seed=1)
-    pairs = with_texts(generate_pairs(many.label), many.text)
-    result = train_body(load_body(str(tiny_body_dir)), pairs, max_steps="auto", batch_size=16, seed=0, batching="groups")
+    pairs = text_pairs(generate_pairs(many.label), many.text)
+    result = train_body(
+        load_body(str(tiny_body_dir)), pairs, max_steps="auto", batch_size=16, seed=0, batching="groups"
+    )
     assert result.steps == 12 and len(result.losses) == 12
-
-
-def test_max_steps_param_takes_auto_a_count_or_minus_one():
-    assert parse_params({"train": {"max_steps": "auto"}}).train.max_steps == "auto"
-    assert parse_params({"teacher": {"max_steps": "7"}}).teacher.max_steps == 7
-    for bad in (0, -2, 2.5, "automatic"):
-        with pytest.raises(ParamsError, match=r"train.max_steps.*'auto'.*-1.*positive number of steps"):
-            parse_params({"train": {"max_steps": bad}})
-
-
-def test_batching_param_is_validated_and_the_teacher_has_it():
-    params = parse_params({"train": {"batching": "groups"}})
-    assert params.train.batching == "groups" and params.teacher.batching == "pairs"
-    with pytest.raises(ParamsError, match="train.batching"):
-        parse_params({"train": {"batching": "triples"}})

@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from tiny import make_texts
 
 from fewshot.cli import main
 from fewshot.model import FewShotModel
-from tiny import make_texts
 
 
 @pytest.fixture(scope="module")
@@ -46,8 +46,21 @@ def test_predict_reads_and_writes_each_table_format(tiny_model_dir, probe, expec
         frame.to_parquet(src, index=False)
     else:
         frame.to_json(src, orient="records", lines=True)
-    rc = main(["predict", "--model", str(tiny_model_dir), "--input", str(src), "--output", str(dst),
-               "--text-column", "body", "--batch-size", "3"])
+    rc = main(
+        [
+            "predict",
+            "--model",
+            str(tiny_model_dir),
+            "--input",
+            str(src),
+            "--output",
+            str(dst),
+            "--text-column",
+            "body",
+            "--batch-size",
+            "3",
+        ]
+    )
     assert rc == 0
     read = {".csv": pd.read_csv, ".parquet": pd.read_parquet, ".jsonl": lambda p: pd.read_json(p, lines=True)}
     out = read[suffix](dst)
@@ -59,7 +72,10 @@ def test_predict_reads_and_writes_each_table_format(tiny_model_dir, probe, expec
 def test_predict_text_lines_from_a_file_and_from_stdin(tiny_model_dir, probe, expected, tmp_path, monkeypatch, capsys):
     lines = tmp_path / "texts.txt"
     lines.write_text("\n".join(probe.text) + "\n\n")  # blank lines are skipped
-    assert main(["predict", "--model", str(tiny_model_dir), "--input", str(lines), "--output", str(tmp_path / "o.csv")]) == 0
+    assert (
+        main(["predict", "--model", str(tiny_model_dir), "--input", str(lines), "--output", str(tmp_path / "o.csv")])
+        == 0
+    )
     _check(pd.read_csv(tmp_path / "o.csv"), expected, probe)
 
     monkeypatch.setattr(sys, "stdin", io.StringIO("\n".join(probe.text) + "\n"))
@@ -88,7 +104,9 @@ def test_errors_are_one_line_name_the_problem_and_write_nothing(tiny_model_dir, 
     assert "no column 'sentence'" in _error(capsys, base + ["--input", str(good), "--text-column", "sentence"])
     assert "--text-column" in _error(capsys, base + ["--input", str(good), "--text-column", "sentence"])
     assert "no such file" in _error(capsys, base + ["--input", str(tmp_path / "missing.csv")])
-    assert "not a fewshot model directory" in _error(capsys, ["predict", "--model", str(tmp_path), "--input", str(good)])
+    assert "not a fewshot model directory" in _error(
+        capsys, ["predict", "--model", str(tmp_path), "--input", str(good)]
+    )
     assert "no such directory" in _error(capsys, ["info", str(tmp_path / "nope")])
     bad_out = ["predict", "--model", str(tiny_model_dir), "--input", str(good), "--output", str(tmp_path / "o.xlsx")]
     assert "--output" in _error(capsys, bad_out)
@@ -105,7 +123,9 @@ def test_info_prints_base_model_labels_params_and_metrics(tiny_model_dir, tmp_pa
     assert "metrics:     none found" in text
 
     (tmp_path / "metrics").mkdir()
-    (tmp_path / "metrics" / "distilled.json").write_text(json.dumps({"accuracy": 0.75, "f1_macro": 0.7, "per_class": {}}))
+    (tmp_path / "metrics" / "distilled.json").write_text(
+        json.dumps({"accuracy": 0.75, "f1_macro": 0.7, "per_class": {}})
+    )
     assert main(["info", str(tiny_model_dir), "--json"]) == 0
     facts = json.loads(capsys.readouterr().out)
     assert facts["metrics"]["accuracy"] == 0.75 and facts["labels"] == ["business", "sports", "tech"]
@@ -117,8 +137,13 @@ def test_info_prints_base_model_labels_params_and_metrics(tiny_model_dir, tmp_pa
 def test_the_installed_console_script_runs(tiny_model_dir, tmp_path):
     script = shutil.which("fewshot", path=str(Path(sys.executable).parent))
     assert script, "the `fewshot` console script is not installed (pip install -e .)"
-    proc = subprocess.run([script, "predict", "--model", str(tiny_model_dir)], input="game team won the cup\n",
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [script, "predict", "--model", str(tiny_model_dir)],
+        input="game team won the cup\n",
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines()[0].startswith("text,label,proba_business")
     bad = subprocess.run([script, "info", str(tmp_path)], capture_output=True, text=True, timeout=300)

@@ -2,7 +2,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fewshot.data import DataError, load_labeled, read_table, sample, unlabeled_pool, validate
+from fewshot import data
+from fewshot.arguments import SampleArguments
+from fewshot.data import load_labeled, read_table, sample, split, unlabeled_pool, validate
+from fewshot.errors import DataError
 
 
 def setfit_sample_dataset(df, num_samples, seed):
@@ -94,3 +97,34 @@ def test_hub_dataset_id_is_refused_clearly_when_offline(monkeypatch):
 def test_integer_labels_stay_integers():
     out = validate(pd.DataFrame({"text": ["a", "b"], "label": np.array([3, 5])}))
     assert out.label.tolist() == [3, 5]
+
+
+def test_multi_label_data_lists_and_multi_hot_rows():
+    df = pd.DataFrame({"text": ["x y", "y z", "z w"], "label": [[1, 0, 1], [0, 1, 0], [1, 1, 0]]})
+    out = data.validate(df, label_names=["red", "green", "blue"])
+    assert list(out.label) == [["blue", "red"], ["green"], ["green", "red"]]
+    lists = data.validate(pd.DataFrame({"text": ["a", "b"], "label": [["x", "y"], ["y"]]}))
+    assert list(lists.label) == [["x", "y"], ["y"]]
+    few = data.sample(
+        pd.DataFrame({"text": list("abcdef"), "label": [["x"], ["y"], ["x", "y"], ["x"], ["y"], ["x"]]}),
+        num_samples=2,
+        seed=0,
+    )
+    assert all(sum(lab in row for row in few.label) >= 2 for lab in ("x", "y"))
+
+
+def test_integer_labels_with_names():
+    texts = ["a b", "c d", "e f"]
+    named = data.validate(pd.DataFrame({"text": texts, "label": [1, 0, 2]}), label_names=["business", "sports", "tech"])
+    assert list(named.label) == ["sports", "business", "tech"]
+    with pytest.raises(DataError, match="label 3 has no name"):
+        data.validate(pd.DataFrame({"text": ["a", "b"], "label": [0, 3]}), label_names=["x", "y"])
+
+
+def test_split_draws_the_few_shot_set_validation_and_unlabeled_pool():
+    train = pd.DataFrame({"text": [f"t{i}" for i in range(60)], "label": ["a", "b", "c"] * 20})
+    sets = split(train, SampleArguments(num_samples=4, unlabeled=10, validation=2, seed=1))
+    assert len(sets.train) == 12 and len(sets.validation) == 6 and len(sets.unlabeled) == 10
+    few = set(sets.train.text)
+    assert not few & set(sets.validation.text) and not few & set(sets.unlabeled.text)
+    assert sets.train.equals(split(train, SampleArguments(num_samples=4, seed=1)).train)

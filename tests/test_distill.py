@@ -1,12 +1,15 @@
 import numpy as np
-import pandas as pd
 import pytest
-
-from fewshot.body import encode, load_body, train_body
-from fewshot.distill import DistillError, distill, pair_count, teacher_pairs
-from fewshot.model import FewShotModel
-from fewshot.pairs import generate_pairs, random_pairs, with_texts
 from tiny import build_tiny_body, make_texts
+
+from fewshot.arguments import DistillationArguments
+from fewshot.distill import distill, pair_count, teacher_pairs
+from fewshot.embeddings import encode
+from fewshot.errors import DistillError
+from fewshot.model import FewShotModel
+from fewshot.pairs import generate_pairs, random_pairs, text_pairs
+from fewshot.sources import load_body
+from fewshot.training import train_body
 
 
 @pytest.fixture(scope="module")
@@ -17,8 +20,10 @@ def teacher_dir(tmp_path_factory):
 
 def trained(body_dir, few_shot, seed=0):
     body = load_body(str(body_dir))
-    pairs = with_texts(generate_pairs(few_shot.label, seed=seed), few_shot.text)
-    train_body(body, pairs, num_epochs=2, batch_size=16, body_learning_rate=1e-3, seed=seed)
+    pairs = text_pairs(generate_pairs(few_shot.label, seed=seed), few_shot.text)
+    train_body(
+        body, pairs, batching="pairs", max_steps=-1, num_epochs=2, batch_size=16, body_learning_rate=1e-3, seed=seed
+    )
     return FewShotModel.fit(body, few_shot.text, few_shot.label, info={"base_model": str(body_dir)})
 
 
@@ -53,7 +58,8 @@ def test_distill_trains_student_towards_teacher_and_labels_from_teacher(tiny_bod
     teacher = trained(teacher_dir, few_shot, seed=1)
     student = trained(tiny_body_dir, few_shot, seed=2)
     before = student.encode(unlabeled)
-    result = distill(teacher, student.body, unlabeled, student.labels, max_steps=30, batch_size=16, body_learning_rate=1e-3, seed=3)
+    args = DistillationArguments(max_steps=30, batch_size=16, body_learning_rate=1e-3, seed=3)
+    result = distill(teacher, student.body, unlabeled, student.labels, args)
     assert result.train.steps == 30 and len(result.pairs) == 480
     after = result.model.encode(unlabeled)
     t = teacher.encode(unlabeled)
@@ -77,16 +83,20 @@ def test_teacher_with_other_labels_and_empty_pool_are_refused(tiny_body_dir, tea
     other = few_shot.assign(label=few_shot.label.replace({"tech": "science"}))
     teacher = FewShotModel.fit(load_body(str(teacher_dir)), other.text, other.label)
     with pytest.raises(DistillError, match=r"teacher's labels .* differ from the student's"):
-        distill(teacher, student.body, list(make_texts(5).text), student.labels, max_steps=2)
+        distill(teacher, student.body, list(make_texts(5).text), student.labels, DistillationArguments(max_steps=2))
     with pytest.raises(DistillError, match="unlabeled pool has 0 text"):
-        distill(student, student.body, [], student.labels, max_steps=2)
+        distill(student, student.body, [], student.labels, DistillationArguments(max_steps=2))
 
 
 def test_head_can_also_learn_the_labelled_texts(tiny_body_dir, teacher_dir):
     few_shot = make_texts(4, seed=1)
     teacher = trained(teacher_dir, few_shot, seed=1)
     student = trained(tiny_body_dir, few_shot, seed=2)
-    result = distill(
-        teacher, student.body, list(make_texts(5, seed=4).text), student.labels, max_steps=2, labeled=few_shot, seed=0
-    )
+    unlabeled = list(make_texts(5, seed=4).text)
+    args = DistillationArguments(max_steps=2, include_labeled=True, seed=0)
+    result = distill(teacher, student.body, unlabeled, student.labels, args, labeled=few_shot)
     assert result.model.info["n_train"] == 15 + len(few_shot)
+    alone = distill(
+        teacher, student.body, unlabeled, student.labels, DistillationArguments(max_steps=2), labeled=few_shot
+    )
+    assert alone.model.info["n_train"] == 15  # include_labeled: false leaves the labelled texts out

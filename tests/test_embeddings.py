@@ -1,11 +1,12 @@
 """The embedding cache: used only for the same body and the same texts."""
 
 import numpy as np
-
-from fewshot.body import encode, load_body, save_body, train_body
-from fewshot.embeddings import body_fingerprint, cached, write_embeddings
-from fewshot.pairs import generate_pairs, with_texts
 from tiny import make_texts
+
+from fewshot.embeddings import body_fingerprint, cached, encode, write_embeddings
+from fewshot.pairs import generate_pairs, text_pairs
+from fewshot.sources import load_body, save_body
+from fewshot.training import train_body
 
 
 def test_cache_hits_for_same_body_and_texts_only(tiny_body_dir, tmp_path):
@@ -24,7 +25,13 @@ def test_cache_hits_for_same_body_and_texts_only(tiny_body_dir, tmp_path):
     assert cached(tmp_path / "missing", "test", texts, tiny_body_dir) is None
 
     few_shot = make_texts(4, seed=1)
-    train_body(body, with_texts(generate_pairs(few_shot.label), few_shot.text), max_steps=2, warmup_proportion=0.0, body_learning_rate=1e-2)
+    train_body(
+        body,
+        text_pairs(generate_pairs(few_shot.label), few_shot.text),
+        max_steps=2,
+        warmup_proportion=0.0,
+        body_learning_rate=1e-2,
+    )
     save_body(body, tmp_path / "trained")
     assert cached(tmp_path / "emb", "test", texts, tmp_path / "trained") is None  # another body
 
@@ -33,6 +40,8 @@ def test_written_embeddings_are_byte_identical(tiny_body_dir, tmp_path):
     texts = list(make_texts(3).text)
     emb = encode(load_body(str(tiny_body_dir)), texts)
     for name in ("a", "b"):
-        write_embeddings(tmp_path / name, body_fingerprint(tiny_body_dir), {"test": (texts, emb), "train": (texts, emb)})
+        write_embeddings(
+            tmp_path / name, body_fingerprint(tiny_body_dir), {"test": (texts, emb), "train": (texts, emb)}
+        )
     for file in ("test.npy", "train.npy", "embeddings.json"):
         assert (tmp_path / "a" / file).read_bytes() == (tmp_path / "b" / file).read_bytes()

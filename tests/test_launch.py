@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import ROOT
 from mlflow.tracking import MlflowClient
 from ruamel.yaml import YAML
-
-from conftest import ROOT
-from fewshot import launch
-from fewshot.errors import FewshotError
-from fewshot.pairs import generate_pairs, with_texts
 from tiny import make_texts
+
+from fewshot.errors import FewshotError
+from fewshot.pairs import generate_pairs, text_pairs
+from fewshot.pipeline import launch
 
 
 def test_nproc_comes_from_the_environment(monkeypatch):
@@ -27,24 +27,47 @@ def test_nproc_comes_from_the_environment(monkeypatch):
         monkeypatch.setenv(launch.ENV, bad)
         with pytest.raises(FewshotError, match=r"FEWSHOT_NPROC='.*'.*Fix: export FEWSHOT_NPROC=2"):
             launch.nproc()
-    assert launch.command("s.py", ["a"], 2)[1:5] == ["-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"]
+    assert launch.command("s.py", ["a"], 2)[1:5] == [
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node=2",
+    ]
 
 
 def _project(tmp_path: Path, tiny_body_dir: Path) -> Path:
     few = make_texts(8, seed=1)  # 24 texts, 3 classes
     few.to_parquet(tmp_path / "train.parquet")
-    pairs = with_texts(generate_pairs(few.label, sampling_strategy="unique", seed=1), few.text)
+    pairs = text_pairs(generate_pairs(few.label, sampling_strategy="unique", seed=1), few.text)
     pairs.to_parquet(tmp_path / "pairs.parquet")  # 276 pairs
-    section = {"model": str(tiny_body_dir), "num_epochs": 1, "batch_size": 23, "body_learning_rate": 1e-3}
+    section = {
+        "model": str(tiny_body_dir),
+        "batching": "pairs",
+        "max_steps": -1,
+        "num_epochs": 1,
+        "batch_size": 23,
+        "body_learning_rate": 1e-3,
+    }
     YAML().dump({"seed": 1, "train": section, "teacher": section}, tmp_path / "params.yaml")
     return tmp_path
 
 
 def _launch(cwd: Path, n: int, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", launch.ENV: str(n), "OMP_NUM_THREADS": "1",
-           "MLFLOW_TRACKING_URI": f"sqlite:///{cwd / 'mlflow.db'}"}
-    proc = subprocess.run([sys.executable, "-m", "fewshot.launch", *args], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=600)
+    env = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        launch.ENV: str(n),
+        "OMP_NUM_THREADS": "1",
+        "MLFLOW_TRACKING_URI": f"sqlite:///{cwd / 'mlflow.db'}",
+    }
+    proc = subprocess.run(
+        [sys.executable, "-m", "fewshot.pipeline.launch", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return proc
 
@@ -59,16 +82,27 @@ def _stage_runs(cwd: Path, stage: str) -> list:
 def test_train_body_and_teacher_on_two_processes(tmp_path, tiny_body_dir):
     project = _project(tmp_path, tiny_body_dir)
     # one process: 276 pairs / 23 per step = 12 steps
-    _launch(project, 1, str(ROOT / "stages" / "train_body.py"), "pairs.parquet", "single", "single.csv")
+    _launch(
+        project, 1, str(ROOT / "stages" / "train_body.py"), "pairs.parquet", "single", "single.csv", "train.parquet"
+    )
     assert len(pd.read_csv(project / "single.csv")) == 12
     # two DDP processes, 23 pairs each per step: 6 steps; one set of outputs, one MLflow run
-    proc = _launch(project, 2, str(ROOT / "stages" / "train_body.py"), "pairs.parquet", "body", "loss.csv")
+    proc = _launch(
+        project, 2, str(ROOT / "stages" / "train_body.py"), "pairs.parquet", "body", "loss.csv", "train.parquet"
+    )
     assert proc.stdout.count("train_body: 6 steps") == 1, proc.stdout + proc.stderr  # rank 0 reports
     assert (project / "body" / "model.safetensors").exists() and not list(project.glob("body.*"))
     assert pd.read_csv(project / "loss.csv").step.tolist() == list(range(1, 7))
     assert len(_stage_runs(project, "train_body")) == 2  # the single-process run and rank 0 of the DDP run
-    proc = _launch(project, 2, str(ROOT / "stages" / "train_teacher.py"), "pairs.parquet", "train.parquet",
-                   "teacher", "teacher.csv")
+    proc = _launch(
+        project,
+        2,
+        str(ROOT / "stages" / "train_teacher.py"),
+        "pairs.parquet",
+        "train.parquet",
+        "teacher",
+        "teacher.csv",
+    )
     assert proc.stdout.count("train_teacher: 6 steps") == 1  # rank 0 fits the head and reports
     assert (project / "teacher" / "head.safetensors").exists()
     assert len(_stage_runs(project, "train_teacher")) == 1
@@ -80,7 +114,9 @@ def test_grouped_batches_train_on_two_processes(tmp_path, tiny_body_dir):
     project = _project(tmp_path, tiny_body_dir)
     section = {"model": str(tiny_body_dir), "batching": "groups", "batch_size": 8, "max_steps": 3}
     YAML().dump({"seed": 1, "train": section}, project / "params.yaml")
-    proc = _launch(project, 2, str(ROOT / "stages" / "train_body.py"), "pairs.parquet", "body", "loss.csv")
+    proc = _launch(
+        project, 2, str(ROOT / "stages" / "train_body.py"), "pairs.parquet", "body", "loss.csv", "train.parquet"
+    )
     assert proc.stdout.count("train_body: 3 steps") == 1, proc.stdout + proc.stderr
     assert (project / "body" / "model.safetensors").exists()
     assert pd.read_csv(project / "loss.csv").step.tolist() == [1, 2, 3]
@@ -93,8 +129,9 @@ def test_grouped_batches_keep_the_processes_in_step_and_in_sync(tmp_path, tiny_b
     of texts per step), one epoch. Before the fix this hung; both processes must end after the same steps with
     identical weights."""
     proc = _launch(tmp_path, 2, str(ROOT / "tests" / "ddp_ranks.py"), str(tiny_body_dir), "16", "10")
-    ranks = sorted((json.loads(line) for line in proc.stdout.splitlines() if line.startswith('{"rank"')),
-                   key=lambda r: r["rank"])
+    ranks = sorted(
+        (json.loads(line) for line in proc.stdout.splitlines() if line.startswith('{"rank"')), key=lambda r: r["rank"]
+    )
     assert [r["rank"] for r in ranks] == [0, 1], proc.stdout + proc.stderr
     assert ranks[0]["steps"] == ranks[1]["steps"] == 3  # 5 groups dealt to 2 processes, topped up to 6
     assert ranks[0]["weights"] == ranks[1]["weights"]

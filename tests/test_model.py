@@ -3,9 +3,12 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from tiny import fit
 
-from fewshot.heads import HeadError, LogisticHead
-from fewshot.model import FewShotModel, ModelError
+from fewshot import data, metrics
+from fewshot.errors import HeadError, ModelError
+from fewshot.io import write_parquet
+from fewshot.model import FewShotModel
 
 
 def test_fit_save_load_predicts_identically_without_pickle(tiny_body, texts, tmp_path):
@@ -62,12 +65,6 @@ def test_tampered_head_type_is_refused(tiny_body, texts, tmp_path):
         FewShotModel.load(tmp_path / "m")
 
 
-def test_head_params_reach_the_estimator_and_bad_ones_are_named():
-    assert LogisticHead({"C": 0.5}).estimator.C == 0.5
-    with pytest.raises(HeadError, match="head.params"):
-        LogisticHead({"not_a_param": 1})
-
-
 def test_save_is_atomic_on_failure(tiny_body, texts, tmp_path, monkeypatch):
     model = FewShotModel.fit(tiny_body, texts.text, texts.label)
     model.save(tmp_path / "m")
@@ -81,3 +78,23 @@ def test_save_is_atomic_on_failure(tiny_body, texts, tmp_path, monkeypatch):
         model.save(tmp_path / "m")
     assert sorted(p.name for p in (tmp_path / "m").iterdir()) == before
     assert not (tmp_path / "m.tmp").exists()
+
+
+def test_the_head_is_asked_not_duck_typed(tiny_body, texts):
+    model = fit(tiny_body, texts.text, texts.label, "sklearn.svm.LinearSVC")
+    assert model.head.type == "sklearn.svm.LinearSVC" and not model.multi_label
+    assert model.n_parameters() == sum(p.numel() for p in tiny_body.parameters()) + model.head.n_parameters()
+
+
+def test_multi_label_survives_parquet_between_stages(tiny_body, texts, tmp_path):
+    from test_heads import multi
+
+    frame = data.validate(pd.DataFrame({"text": texts.text, "label": multi(texts)}))
+    write_parquet(data.sample(frame, 4, seed=0), tmp_path / "train.parquet")
+    few = pd.read_parquet(tmp_path / "train.parquet")  # list labels come back as numpy arrays
+    model = FewShotModel.fit(tiny_body, few["text"], few["label"])
+    scores = metrics.classification_metrics(few["label"], model.predict(few["text"]), model.labels)
+    assert model.multi_label and 0 <= scores["hamming_loss"] <= 1
+    assert metrics.confusion_rows(few["label"][:1], model.predict(few["text"][:1]))[0]["actual"] in {
+        "|".join(sorted(map(str, few["label"][0])))
+    }

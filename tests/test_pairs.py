@@ -5,13 +5,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fewshot.pairs import PairsError, generate_pairs, with_texts
+from fewshot.arguments import PairArguments
+from fewshot.errors import PairsError
+from fewshot.pairs import generate_pairs, text_pairs
 
 
 def setfit_counts(labels, strategy, num_iterations=None, include_self=True):
     """setfit 1.2.0's ContrastiveDataset lengths, from its candidate lists (reference, brute force)."""
     n = len(labels)
-    combos = itertools.combinations_with_replacement(range(n), 2) if include_self else itertools.combinations(range(n), 2)
+    combos = (
+        itertools.combinations_with_replacement(range(n), 2) if include_self else itertools.combinations(range(n), 2)
+    )
     pos = neg = 0
     for i, j in combos:
         if labels[i] == labels[j]:
@@ -35,7 +39,7 @@ LABEL_SETS = {
 @pytest.mark.parametrize("include_self", [True, False])
 def test_counts_match_setfit_and_pairs_are_correct(name, strategy, include_self):
     labels = LABEL_SETS[name]
-    pairs = generate_pairs(labels, strategy, include_self_pairs=include_self, seed=1)
+    pairs = generate_pairs(labels, PairArguments(sampling_strategy=strategy, include_self_pairs=include_self, seed=1))
     n_pos, n_neg = setfit_counts(labels, strategy, include_self=include_self)
     assert (pairs.label == 1.0).sum() == n_pos and (pairs.label == 0.0).sum() == n_neg
     lab = np.asarray(labels)
@@ -57,7 +61,7 @@ def test_num_iterations_and_max_pairs():
     labels = LABEL_SETS["imbalanced"]
     pairs = generate_pairs(labels, num_iterations=3)
     assert (pairs.label == 1).sum() == (pairs.label == 0).sum() == 3 * len(labels)
-    capped = generate_pairs(LABEL_SETS["balanced"], "unique", max_pairs=100)
+    capped = generate_pairs(LABEL_SETS["balanced"], sampling_strategy="unique", max_pairs=100)
     assert (capped.label == 1).sum() == 50 and (capped.label == 0).sum() == 50
     assert not capped.duplicated(["idx_1", "idx_2"]).any()
 
@@ -92,8 +96,15 @@ def test_single_text_per_class_has_no_positive_pairs():
     assert len(generate_pairs(["a", "b", "c"], include_self_pairs=True)) == 6
 
 
-def test_with_texts_maps_indices_to_texts():
+def test_text_pairs_maps_indices_to_texts():
     texts = ["t0", "t1", "t2", "t3"]
-    frame = with_texts(generate_pairs(["a", "a", "b", "b"]), texts)
+    frame = text_pairs(generate_pairs(["a", "a", "b", "b"]), texts)
     assert (frame.sentence_1 == [texts[i] for i in frame.idx_1]).all()
     assert list(frame.columns[:3]) == ["sentence_1", "sentence_2", "label"]
+
+
+def test_multi_label_pairs_are_positive_when_texts_share_a_label():
+    labels = [["a"], ["a", "b"], ["b"], ["c"]]
+    pairs = generate_pairs(labels, sampling_strategy="unique")
+    got = {(int(i), int(j)): float(y) for i, j, y in pairs[["idx_1", "idx_2", "label"]].itertuples(index=False)}
+    assert got == {(0, 1): 1.0, (1, 2): 1.0, (0, 2): 0.0, (0, 3): 0.0, (1, 3): 0.0, (2, 3): 0.0}

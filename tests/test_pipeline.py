@@ -13,9 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from ruamel.yaml import YAML
-
 from conftest import ROOT
+from ruamel.yaml import YAML
 from tiny import build_tiny_body, write_tiny_dataset
 
 pytestmark = pytest.mark.e2e
@@ -104,7 +103,7 @@ def test_only_what_changed_reruns(tmp_path):
     first = sh(project, "dvc", "repro")
     assert stages_run(first) == ALL
     scores = json.loads((project / "metrics" / "student.json").read_text())
-    assert {"accuracy", "f1_macro", "per_class", "n", "params", "texts_per_s"} <= set(scores)
+    assert {"accuracy", "f1_macro", "per_class", "n", "n_parameters", "texts_per_s"} <= set(scores)
     assert scores["n"] == 24
     rows = json.loads((project / "metrics" / "student" / "confusion.json").read_text())
     assert len(rows) == 24 and set(rows[0]) == {"actual", "predicted"}
@@ -118,7 +117,9 @@ def test_only_what_changed_reruns(tmp_path):
     for model in ("student", "teacher", "distilled"):
         summary = json.loads((project / "metrics" / model / "summary.json").read_text())
         full = json.loads((project / "metrics" / f"{model}.json").read_text())
-        assert summary == [{"model": model, **{k: full[k] for k in ("accuracy", "f1_macro", "precision_macro", "recall_macro")}}]
+        assert summary == [
+            {"model": model, **{k: full[k] for k in ("accuracy", "f1_macro", "precision_macro", "recall_macro")}}
+        ]
     # every evaluation reused the embed stage's embeddings (the model's body is the embedded body)
     assert first.stdout.count("(cached embeddings)") == 3, first.stdout
 

@@ -6,7 +6,6 @@ import json
 import time
 
 import pytest
-
 from test_pipeline import make_project, sh, stages_run
 
 pytestmark = pytest.mark.e2e
@@ -55,7 +54,18 @@ def test_queued_experiments_on_two_workers_share_one_mlflow_store(reproduced):
 
     (reproduced / "mlflow.db").unlink(missing_ok=True)  # a fresh store: created once, before the workers
     for c in ("0.25", "0.5", "2.0"):
-        sh(reproduced, "dvc", "exp", "run", "--queue", "-n", f"c-{c.replace('.', '')}", "-S", f"head.params.C={c}", TARGET)
+        sh(
+            reproduced,
+            "dvc",
+            "exp",
+            "run",
+            "--queue",
+            "-n",
+            f"c-{c.replace('.', '')}",
+            "-S",
+            f"head.params.C={c}",
+            TARGET,
+        )
     sh(reproduced, "fewshot", "init-tracking")
     sh(reproduced, "dvc", "queue", "start", "-j", "2")
     deadline = time.monotonic() + 900

@@ -1,5 +1,7 @@
-"""Stage scripts on bad input: one clear line naming the field and the fix, exit code 2, nothing written."""
+"""Stage scripts: they take their options from params.yaml; on bad input one clear line naming the field
+and the fix, exit code 2, nothing written."""
 
+import json
 import os
 import subprocess
 import sys
@@ -7,9 +9,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from ruamel.yaml import YAML
-
 from conftest import ROOT
+from ruamel.yaml import YAML
 from tiny import make_texts
 
 
@@ -51,7 +52,10 @@ def test_sample_writes_its_three_outputs(project):
     proc = run_stage(project, "sample.py", "out")
     assert proc.returncode == 0, proc.stderr
     assert sorted(p.name for p in (project / "out").iterdir()) == [
-        "test.parquet", "train.parquet", "unlabeled.parquet", "validation.parquet"
+        "test.parquet",
+        "train.parquet",
+        "unlabeled.parquet",
+        "validation.parquet",
     ]
     assert len(pd.read_parquet(project / "out" / "train.parquet")) == 12
 
@@ -88,6 +92,55 @@ def test_empty_texts_and_a_single_class_are_refused(project):
 def test_unknown_model_is_refused_before_training(project):
     pd.DataFrame({"sentence_1": ["a"], "sentence_2": ["b"], "label": [0.0]}).to_parquet(project / "pairs.parquet")
     write_params(project, {"train": {"model": "./models/does-not-exist"}})
-    proc = run_stage(project, "train_body.py", "pairs.parquet", "body_out", "loss.csv")
+    proc = run_stage(project, "train_body.py", "pairs.parquet", "body_out", "loss.csv", "train.parquet")
     assert_refused(proc, "train.model: './models/does-not-exist' does not exist")
     assert not (project / "body_out").exists()
+
+
+def test_stages_take_the_options_from_params(tmp_path, tiny_body_dir):
+    make_texts(10, seed=1).to_parquet(tmp_path / "train.parquet")
+    make_texts(4, seed=2).to_parquet(tmp_path / "test.parquet")
+    write_params(
+        tmp_path,
+        {
+            "sample": {"validation": 2},
+            "train": {
+                "model": str(tiny_body_dir),
+                "loss": "BatchHardTripletLoss",
+                "distance_metric": "cosine",
+                "num_epochs": [1, 3],
+                "batch_size": [6, 4],
+                "end_to_end": True,
+                "max_steps": -1,
+            },
+            "head": {"type": "differentiable", "early_stopping_patience": 5},
+            "evaluate": {"metrics": ["accuracy", "matthews_corrcoef"]},
+        },
+    )
+
+    def ok(script, *args):
+        proc = run_stage(tmp_path, script, *args)
+        assert proc.returncode == 0, proc.stderr
+        return proc
+
+    ok("sample.py", "fs")
+    assert len(pd.read_parquet(tmp_path / "fs" / "validation.parquet")) == 6
+    pd.DataFrame({"sentence_1": ["a"], "sentence_2": ["b"], "label": [0.0]}).to_parquet(tmp_path / "pairs.parquet")
+    ok("train_body.py", "pairs.parquet", "body", "loss.csv", "fs/train.parquet")
+    assert len(pd.read_csv(tmp_path / "loss.csv")) == 2  # 12 labelled texts, batches of 6: not the one pair
+    ok("fit_head.py", "body", "fs/train.parquet", "no-embeddings", "model", "fs/validation.parquet")
+    head = json.loads((tmp_path / "model" / "head.json").read_text())
+    assert head["type"] == "differentiable" and len(head["history"]) == 3 and "val_loss" in head["history"][0]
+    out = ok(
+        "evaluate.py",
+        "model",
+        "fs/test.parquet",
+        "no-embeddings",
+        "speed.json",
+        "scores.json",
+        "confusion.json",
+        "summary.json",
+    )
+    scores = json.loads((tmp_path / "scores.json").read_text())
+    assert {"accuracy", "matthews_corrcoef", "n_parameters"} <= set(scores) and "f1_macro" not in scores
+    assert "matthews_corrcoef" in out.stdout and "(embedded here)" in out.stdout  # end_to_end: no cache

@@ -2,7 +2,7 @@ import warnings
 
 from mlflow.tracking import MlflowClient
 
-from fewshot import tracking
+from fewshot.pipeline import tracking
 
 
 def test_stage_runs_nest_under_one_parent_per_experiment(tmp_path, monkeypatch):
@@ -56,8 +56,13 @@ def test_init_store_creates_the_store_once_even_when_raced(tmp_path, monkeypatch
     env = {**os.environ, "DVC_ROOT": str(tmp_path)}
     env.pop("MLFLOW_TRACKING_URI", None)
     procs = [
-        subprocess.Popen([sys.executable, "-m", "fewshot.tracking", "init"], env=env, stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [sys.executable, "-m", "fewshot.pipeline.tracking", "init"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for _ in range(3)
     ]
     outs = [p.communicate(timeout=300) for p in procs]

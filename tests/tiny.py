@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 WORDS = (
     "the a of and to in is it on for with at by from this that was are be as an "
@@ -36,12 +40,18 @@ def build_tiny_body(path: str | Path, dim: int = 32, seed: int = 0, shuffle_voca
     tok = BertTokenizerFast(vocab={w: i for i, w in enumerate(vocab)}, do_lower_case=True)
     torch.manual_seed(seed)
     config = BertConfig(
-        vocab_size=len(vocab), hidden_size=dim, num_hidden_layers=2, num_attention_heads=2,
-        intermediate_size=64, max_position_embeddings=64,
+        vocab_size=len(vocab),
+        hidden_size=dim,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=64,
     )
     BertModel(config).save_pretrained(bert_dir)
     tok.save_pretrained(bert_dir)
-    st = SentenceTransformer(modules=[models.Transformer(str(bert_dir), max_seq_length=32), models.Pooling(dim, "mean")])
+    st = SentenceTransformer(
+        modules=[models.Transformer(str(bert_dir), max_seq_length=32), models.Pooling(dim, "mean")]
+    )
     out = path / "body"
     st.save(str(out), create_model_card=False)
     return out
@@ -54,7 +64,7 @@ TOPICS = {
 }
 
 
-def make_texts(n_per_class: int, seed: int = 0) -> "pd.DataFrame":
+def make_texts(n_per_class: int, seed: int = 0) -> pd.DataFrame:
     """Short synthetic texts for three topics: each text mixes 4 topic words with 2 filler words."""
     import numpy as np
     import pandas as pd
@@ -78,3 +88,26 @@ def write_tiny_dataset(directory: str | Path, n_train: int = 20, n_test: int = 1
     make_texts(n_train, seed=1).to_parquet(train, index=False)
     make_texts(n_test, seed=2).to_parquet(test, index=False)
     return train, test
+
+
+PROBE = ["game team won the cup", "bank oil prices", "nasa space research"]
+
+
+def fit(
+    body,
+    texts,
+    labels,
+    type: str = "logistic_regression",
+    params: dict | None = None,
+    phase=None,
+    multi_target_strategy: str | None = None,
+    **kwargs,
+):
+    """``FewShotModel.fit`` with a head built by the registry from its arguments (a test shorthand)."""
+    from fewshot.heads import HeadArguments, make_head
+    from fewshot.labels import any_multi_label
+    from fewshot.model import FewShotModel
+
+    args = HeadArguments(type=type, params=params or {}, multi_target_strategy=multi_target_strategy)
+    head = make_head(args, phase, multi_label=any_multi_label(list(labels)))
+    return FewShotModel.fit(body, texts, labels, head, **kwargs)

@@ -1,39 +1,52 @@
 """fewshot: few-shot text classification the SetFit way.
 
-    from fewshot import FewShotModel, load_labeled, sample, generate_pairs, load_body, train_body
+    from fewshot import FewShotModel, TrainingArguments, generate_pairs, load_body, text_pairs, train_body
+
+The library knows nothing of DVC or MLflow (those live in :mod:`fewshot.pipeline`), and importing it
+changes no environment variable. Names load on first use, so ``import fewshot.errors`` (or the params
+schema) does not import torch or the modules that train.
 """
 
 from __future__ import annotations
 
-import os as _os
-import sys as _sys
-
-# Progress bars are for a person (a terminal or a notebook); keep logs clean in CI and when piped.
-_ci = _os.environ.get("CI", "").lower() not in ("", "0", "false", "no")
-if _ci or not (_sys.stderr.isatty() or "ipykernel" in _sys.modules):
-    _os.environ.setdefault("TQDM_DISABLE", "1")
-    _os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-    _os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
-
-from fewshot.body import encode, load_body, resolve_model, train_body  # noqa: E402
-from fewshot.config import Params, ParamsError, load_params  # noqa: E402
-from fewshot.data import DataError, load_labeled, sample, unlabeled_pool  # noqa: E402
-from fewshot.model import FewShotModel  # noqa: E402
-from fewshot.pairs import generate_pairs  # noqa: E402
+import importlib
 
 __version__ = "0.1.0"
-__all__ = [
-    "FewShotModel",
-    "Params",
-    "ParamsError",
-    "DataError",
-    "load_params",
-    "load_labeled",
-    "sample",
-    "unlabeled_pool",
-    "generate_pairs",
-    "load_body",
-    "resolve_model",
-    "train_body",
-    "encode",
-]
+
+_EXPORTS = {
+    "DistillationArguments": "fewshot.arguments",
+    "HeadArguments": "fewshot.arguments",
+    "HeadPhaseArguments": "fewshot.arguments",
+    "PairArguments": "fewshot.arguments",
+    "SampleArguments": "fewshot.arguments",
+    "TeacherArguments": "fewshot.arguments",
+    "TrainingArguments": "fewshot.arguments",
+    "load_labeled": "fewshot.data",
+    "sample": "fewshot.data",
+    "unlabeled_pool": "fewshot.data",
+    "distill": "fewshot.distill",
+    "encode": "fewshot.embeddings",
+    "FewshotError": "fewshot.errors",
+    "Head": "fewshot.heads",
+    "make_head": "fewshot.heads",
+    "FewShotModel": "fewshot.model",
+    "generate_pairs": "fewshot.pairs",
+    "text_pairs": "fewshot.pairs",
+    "load_body": "fewshot.sources",
+    "resolve_model": "fewshot.sources",
+    "save_body": "fewshot.sources",
+    "train_body": "fewshot.training",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'fewshot' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

@@ -21,19 +21,15 @@ e.g. oversampling's cycled positives). Only the batching differs.
 
 from __future__ import annotations
 
-from fewshot.errors import FewshotError
-from fewshot.launch import world_size
-
 import itertools
 from collections.abc import Iterator
 
 import numpy as np
 
+from fewshot.errors import BatchingError
+from fewshot.runtime import world_size
+
 BATCHING = ("pairs", "groups")
-
-
-class BatchingError(FewshotError):
-    """An unknown batching mode or pairs that cannot be grouped."""
 
 
 def text_codes(first, second) -> tuple[np.ndarray, np.ndarray]:
@@ -56,8 +52,9 @@ def text_codes(first, second) -> tuple[np.ndarray, np.ndarray]:
     return codes[:n], codes[n:]
 
 
-def group_pairs(first: np.ndarray, second: np.ndarray, texts_per_group: int, seed: int = 42,
-                epoch: int = 0) -> list[np.ndarray]:
+def group_pairs(
+    first: np.ndarray, second: np.ndarray, texts_per_group: int, seed: int = 42, epoch: int = 0
+) -> list[np.ndarray]:
     """One epoch's groups: split the texts into groups of at most ``texts_per_group``, each with every
     listed pair among its texts.
 
@@ -131,14 +128,10 @@ def texts_per_class(first: np.ndarray, second: np.ndarray, labels: np.ndarray) -
     return n_texts / classes
 
 
-def auto_steps(per_class: float) -> int:
-    """``max_steps: auto`` with groups: one step per 2 texts per class, at least 5.
-
-    Measured (``bench/RESULTS.md``, mean of 3 seeds, lr 1e-4, 64 texts a step): 5 steps suit 8 per
-    class; at 16 per class 8 steps gain 0.4 points on AG News; at 64 per class 32 steps gain 3.8 points
-    on SST-2 and 0.8 on AG News over 5, while 64 steps lose 0.5 of them on AG News.
-    """
-    return max(5, -(-int(round(per_class)) // 2))
+def auto_steps(texts_per_class: float) -> int:
+    """``max_steps: auto`` with groups: one step per 2 texts per class, at least 5 (chosen on held-out
+    train texts; the measurements are in ``bench/RESULTS.md``)."""
+    return max(5, -(-int(round(texts_per_class)) // 2))
 
 
 def resolve_steps(max_steps: int | str, batching: str, pairs=None) -> int:
@@ -172,10 +165,24 @@ class GroupBatchSampler(_sampler_base()):
     from its own start to a multiple of N groups (and to its full count where a block had no listed pair).
     """
 
-    def __init__(self, dataset, batch_size: int, drop_last: bool = False, valid_label_columns=None,
-                 generator=None, seed: int = 0, columns: tuple[str, str] = ("sentence_1", "sentence_2")):
-        super().__init__(dataset, batch_size=batch_size, drop_last=False, valid_label_columns=valid_label_columns,
-                         generator=generator, seed=seed)
+    def __init__(
+        self,
+        dataset,
+        batch_size: int,
+        drop_last: bool = False,
+        valid_label_columns=None,
+        generator=None,
+        seed: int = 0,
+        columns: tuple[str, str] = ("sentence_1", "sentence_2"),
+    ):
+        super().__init__(
+            dataset,
+            batch_size=batch_size,
+            drop_last=False,
+            valid_label_columns=valid_label_columns,
+            generator=generator,
+            seed=seed,
+        )
         table = dataset.data  # the Arrow table: no Python list of texts per pair
         self.first, self.second = text_codes(table.column(columns[0]), table.column(columns[1]))
         self.texts_per_group = batch_size

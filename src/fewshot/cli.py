@@ -15,16 +15,15 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
-from fewshot.errors import FewshotError
+from fewshot.errors import EXIT_STATUS, CliError, FewshotError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 READERS = (".csv", ".parquet", ".jsonl", ".ndjson", ".txt")
 WRITERS = (".csv", ".parquet", ".jsonl", ".ndjson")
-
-
-class CliError(FewshotError):
-    """Bad command-line input: the message names the argument and the fix."""
 
 
 # --- reading and writing tables ---------------------------------------------------------------------
@@ -37,13 +36,13 @@ def _suffix(path: Path, allowed: tuple[str, ...], what: str) -> str:
     return suffix
 
 
-def _text_lines(lines) -> "pd.DataFrame":
+def _text_lines(lines) -> pd.DataFrame:
     import pandas as pd
 
     return pd.DataFrame({"text": [line.rstrip("\r\n") for line in lines if line.strip()]})
 
 
-def read_texts(path: str | None, text_column: str = "text") -> tuple["pd.DataFrame", str]:
+def read_texts(path: str | None, text_column: str = "text") -> tuple[pd.DataFrame, str]:
     """The input table and its text column: CSV, Parquet, JSON Lines, or plain text (one text per
     non-blank line; also what stdin is read as when ``path`` is None or ``-``)."""
     import pandas as pd
@@ -73,7 +72,7 @@ def read_texts(path: str | None, text_column: str = "text") -> tuple["pd.DataFra
     return frame, column
 
 
-def write_table(frame: "pd.DataFrame", path: str | None, fmt: str = "csv") -> None:
+def write_table(frame: pd.DataFrame, path: str | None, fmt: str = "csv") -> None:
     """To ``path`` (format from its suffix, written atomically) or to stdout as CSV or JSON Lines."""
     from fewshot.io import _atomic_file, write_csv, write_parquet
 
@@ -92,7 +91,7 @@ def write_table(frame: "pd.DataFrame", path: str | None, fmt: str = "csv") -> No
         _atomic_file(path, lambda tmp: frame.to_json(tmp, orient="records", lines=True, force_ascii=False))
 
 
-def predictions_frame(model, texts, batch_size: int = 64) -> "pd.DataFrame":
+def predictions_frame(model, texts, batch_size: int = 64) -> pd.DataFrame:
     """``label`` and one ``proba_<label>`` column per class, in ``model.labels`` order."""
     import pandas as pd
 
@@ -108,10 +107,11 @@ def cmd_predict(args: argparse.Namespace) -> None:
     import pandas as pd
 
     from fewshot.model import FewShotModel
+    from fewshot.model_dir import check_model_dir
 
     if args.output not in (None, "-"):
         _suffix(Path(args.output), WRITERS, "--output")  # fail before any work
-    model = FewShotModel.load(_model_dir(args.model))
+    model = FewShotModel.load(check_model_dir(args.model, "--model"))
     frame, column = read_texts(args.input, args.text_column)
     predicted = predictions_frame(model, frame[column].astype(str), batch_size=args.batch_size)
     kept = frame.rename(columns={c: f"input_{c}" for c in predicted.columns if c in frame.columns})  # e.g. a true label
@@ -121,48 +121,9 @@ def cmd_predict(args: argparse.Namespace) -> None:
         print(f"predict: {len(out)} texts -> {args.output}", file=sys.stderr)
 
 
-def _model_dir(path: str) -> Path:
-    from fewshot.model import MODEL_CONFIG
-
-    directory = Path(path)
-    if not directory.is_dir():
-        raise CliError(f"--model '{path}': no such directory. Fix: give a model directory the pipeline wrote")
-    if not (directory / MODEL_CONFIG).is_file():
-        raise CliError(
-            f"--model '{path}': not a fewshot model directory (no {MODEL_CONFIG}). "
-            "Fix: give a directory like models/distilled"
-        )
-    return directory
-
-
-def model_facts(path: str | Path, metrics_path: str | Path | None = None) -> dict[str, Any]:
-    """What ``fewshot info`` prints, read from the directory's JSON files (the body is not loaded).
-
-    Metrics come from ``metrics_path``, else ``metrics/<dir name>.json`` if it exists (the pipeline's),
-    else ``metrics.json`` in the model directory (the registered copy's)."""
-    from fewshot.heads import HEAD_CONFIG
-    from fewshot.model import MODEL_CONFIG
-
-    directory = _model_dir(str(path))
-    config = json.loads((directory / MODEL_CONFIG).read_text())
-    head = json.loads((directory / HEAD_CONFIG).read_text()) if (directory / HEAD_CONFIG).is_file() else {}
-    size = sum(f.stat().st_size for f in directory.rglob("*") if f.is_file())
-    candidates = [Path(metrics_path)] if metrics_path else [Path("metrics") / f"{directory.name}.json", directory / "metrics.json"]
-    found = next((p for p in candidates if p.is_file()), None)
-    return {
-        "path": str(directory),
-        "base_model": config.get("base_model", "unknown"),
-        "labels": config.get("labels", []),
-        "n_train": config.get("n_train"),
-        "head": {"type": head.get("type"), "params": head.get("params", {})},
-        "train": config.get("train") or {},
-        "size_mb": round(size / 2**20, 1),
-        "metrics": json.loads(found.read_text()) if found else None,
-        "metrics_from": str(found) if found else None,
-    }
-
-
 def cmd_info(args: argparse.Namespace) -> None:
+    from fewshot.model_dir import facts as model_facts
+
     facts = model_facts(args.model, args.metrics)
     if args.json:
         print(json.dumps(facts, indent=2, sort_keys=True))
@@ -183,21 +144,21 @@ def cmd_info(args: argparse.Namespace) -> None:
 
 
 def cmd_export(args: argparse.Namespace) -> None:
-    from fewshot import setfit_format
+    from fewshot.formats import setfit
 
-    setfit_format.export_setfit(_model_dir(args.model), args.out)
+    setfit.export_setfit(args.model, args.out)
     print(f"export: {args.model} -> {args.out} (load with setfit.SetFitModel.from_pretrained)", file=sys.stderr)
 
 
 def cmd_import(args: argparse.Namespace) -> None:
-    from fewshot import setfit_format
+    from fewshot.formats import setfit
 
-    setfit_format.import_setfit(args.src, args.out, trust_pickle=args.trust_pickle)
+    setfit.import_setfit(args.src, args.out, trust_pickle=args.trust_pickle)
     print(f"import: {args.src} -> {args.out}", file=sys.stderr)
 
 
 def cmd_init_tracking(args: argparse.Namespace) -> None:
-    from fewshot import tracking
+    from fewshot.pipeline import tracking
 
     print(f"init-tracking: {tracking.init_store()}", file=sys.stderr)
 
@@ -232,7 +193,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("src", help="a directory written by setfit's SetFitModel.save_pretrained")
     p.add_argument("out", help="the fewshot model directory to write")
     p.add_argument(
-        "--trust-pickle", action="store_true",
+        "--trust-pickle",
+        action="store_true",
         help="setfit stores its head as a pickle, which can run code when loaded: only for files you trust",
     )
     p.set_defaults(func=cmd_import)
@@ -248,17 +210,17 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if getattr(args, "batch_size", 1) < 1:
         print("error: --batch-size must be at least 1", file=sys.stderr)
-        return 2
+        return EXIT_STATUS
     try:
         args.func(args)
     except FewshotError as err:
         print(f"error: {err}", file=sys.stderr)
-        return 2
+        return EXIT_STATUS
     except BrokenPipeError:  # `fewshot predict ... | head`
         return 0
     except (OSError, ValueError) as err:  # unreadable files, malformed CSV/Parquet/JSON
         print(f"error: {type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}", file=sys.stderr)
-        return 2
+        return EXIT_STATUS
     return 0
 
 

@@ -6,20 +6,19 @@ Sources: Parquet, CSV, JSON Lines (local files), or a Hugging Face dataset id (`
 
 from __future__ import annotations
 
-from fewshot.errors import FewshotError
-
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from fewshot.arguments import SampleArguments
+from fewshot.errors import DataError
+from fewshot.labels import is_multi_label
+
 TEXT, LABEL = "text", "label"
 FILE_SUFFIXES = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".jsonl": "jsonl", ".json": "jsonl"}
-
-
-class DataError(FewshotError):
-    """Input data that cannot be used; the message names the field and the fix."""
 
 
 def _read_file(path: Path) -> pd.DataFrame:
@@ -30,9 +29,7 @@ def _read_file(path: Path) -> pd.DataFrame:
         return pd.read_csv(path, keep_default_na=False, na_values=[""])
     if kind == "jsonl":
         return pd.read_json(path, lines=True)
-    raise DataError(
-        f"{path}: unknown file type '{path.suffix}'; use one of {', '.join(sorted(FILE_SUFFIXES))}"
-    )
+    raise DataError(f"{path}: unknown file type '{path.suffix}'; use one of {', '.join(sorted(FILE_SUFFIXES))}")
 
 
 def _read_hub(ref: str) -> pd.DataFrame:
@@ -65,7 +62,10 @@ def read_table(ref: str | Path) -> pd.DataFrame:
 
 
 def load_labeled(
-    ref: str | Path, text_column: str = TEXT, label_column: str = LABEL, name: str = "data",
+    ref: str | Path,
+    text_column: str = TEXT,
+    label_column: str = LABEL,
+    name: str = "data",
     label_names: list[str] | None = None,
 ) -> pd.DataFrame:
     """Load a labelled table and return a validated frame with columns ``text`` and ``label``."""
@@ -73,14 +73,10 @@ def load_labeled(
     return validate(df, text_column, label_column, name=f"{name} ({ref})", label_names=label_names)
 
 
-def is_multi(value) -> bool:
-    return isinstance(value, (list, tuple, np.ndarray))
-
-
 def name_labels(labels: pd.Series, label_names: list[str] | None, name: str = "data") -> pd.Series:
     """Map labels to names: an integer ``i`` to ``label_names[i]``; a multi-hot row (0/1 per label, as
     long as ``label_names``) or a list of labels (each mapped the same way) to a sorted list of names."""
-    multi = labels.map(is_multi).any()
+    multi = labels.map(is_multi_label).any()
     names = list(label_names) if label_names is not None else None
 
     def one(v):
@@ -101,9 +97,11 @@ def name_labels(labels: pd.Series, label_names: list[str] | None, name: str = "d
         return labels.map(one) if names is not None else labels
 
     def row(v):
-        values = list(v) if is_multi(v) else [v]
-        hot = names is not None and len(values) == len(names) and all(
-            isinstance(x, (int, np.integer, bool, np.bool_)) and int(x) in (0, 1) for x in values
+        values = list(v) if is_multi_label(v) else [v]
+        hot = (
+            names is not None
+            and len(values) == len(names)
+            and all(isinstance(x, (int, np.integer, bool, np.bool_)) and int(x) in (0, 1) for x in values)
         )
         if hot:
             return sorted(names[i] for i, x in enumerate(values) if int(x) == 1)
@@ -113,7 +111,10 @@ def name_labels(labels: pd.Series, label_names: list[str] | None, name: str = "d
 
 
 def validate(
-    df: pd.DataFrame, text_column: str = TEXT, label_column: str = LABEL, name: str = "data",
+    df: pd.DataFrame,
+    text_column: str = TEXT,
+    label_column: str = LABEL,
+    name: str = "data",
     label_names: list[str] | None = None,
 ) -> pd.DataFrame:
     """Check columns, texts and labels; return ``text``/``label`` columns with a fresh index.
@@ -136,8 +137,8 @@ def validate(
             f"{name}: {int(bad.sum())} empty, null or non-text value(s) in column '{text_column}' "
             f"(rows {rows}{', ...' if bad.sum() > 5 else ''}). Fix: drop or fill those rows"
         )
-    multi = out[LABEL].map(is_multi).any()
-    missing = out[LABEL].map(lambda v: False if is_multi(v) else bool(pd.isna(v)))
+    multi = out[LABEL].map(is_multi_label).any()
+    missing = out[LABEL].map(lambda v: False if is_multi_label(v) else bool(pd.isna(v)))
     if missing.any():
         rows = np.flatnonzero(missing.to_numpy())[:5].tolist()
         raise DataError(
@@ -157,9 +158,7 @@ def validate(
     return out
 
 
-def sample(
-    df: pd.DataFrame, num_samples: int, seed: int = 42, allow_fewer: bool = False
-) -> pd.DataFrame:
+def sample(df: pd.DataFrame, num_samples: int, seed: int = 42, allow_fewer: bool = False) -> pd.DataFrame:
     """Few-shot sample: shuffle with the seed, keep up to ``num_samples`` per label.
 
     The draw equals ``setfit.sample_dataset`` (shuffle with ``np.random.default_rng(seed)``,
@@ -167,7 +166,7 @@ def sample(
     seeded shuffle), so both libraries train on the same texts. Unlike setfit, a label with fewer
     than ``num_samples`` examples is an error unless ``allow_fewer``.
     """
-    if df[LABEL].map(is_multi).any():
+    if df[LABEL].map(is_multi_label).any():
         return _sample_multi(df, num_samples, seed, allow_fewer)
     counts = df[LABEL].value_counts()
     short = counts[counts < num_samples]
@@ -179,8 +178,7 @@ def sample(
         )
     shuffled = df.iloc[np.random.default_rng(seed).permutation(len(df))].reset_index(drop=True)
     parts = [
-        group.sample(min(num_samples, len(group)), random_state=seed)
-        for _, group in shuffled.groupby(LABEL, sort=True)
+        group.sample(min(num_samples, len(group)), random_state=seed) for _, group in shuffled.groupby(LABEL, sort=True)
     ]
     few = pd.concat(parts).reset_index(drop=True)
     return few.iloc[np.random.default_rng(seed).permutation(len(few))].reset_index(drop=True)
@@ -213,13 +211,13 @@ def _sample_multi(df: pd.DataFrame, num_samples: int, seed: int, allow_fewer: bo
     return few.iloc[np.random.default_rng(seed).permutation(len(few))].reset_index(drop=True)
 
 
-def validation_split(train: pd.DataFrame, few_shot: pd.DataFrame, per_class: int, seed: int = 42) -> pd.DataFrame:
-    """Up to ``per_class`` texts per class from the train data, none in the few-shot set, for validating
+def validation_split(train: pd.DataFrame, few_shot: pd.DataFrame, texts_per_class: int, seed: int = 42) -> pd.DataFrame:
+    """Up to ``texts_per_class`` texts per class from the train data, none in the few-shot set, for validating
     the head phase (the few-shot draw itself is unchanged)."""
-    if per_class == 0:
+    if texts_per_class == 0:
         return train.iloc[:0].reset_index(drop=True)
     rest = train.loc[~train[TEXT].isin(set(few_shot[TEXT]))].reset_index(drop=True)
-    return sample(rest, per_class, seed, allow_fewer=True)
+    return sample(rest, texts_per_class, seed, allow_fewer=True)
 
 
 def unlabeled_pool(train: pd.DataFrame, few_shot: pd.DataFrame, size: int, seed: int = 42) -> pd.DataFrame:
@@ -228,3 +226,21 @@ def unlabeled_pool(train: pd.DataFrame, few_shot: pd.DataFrame, size: int, seed:
     rest = train.loc[~train[TEXT].isin(taken), TEXT].drop_duplicates().reset_index(drop=True)
     order = np.random.default_rng(seed).permutation(len(rest))[: min(size, len(rest))]
     return pd.DataFrame({TEXT: rest.iloc[order].to_numpy()})
+
+
+@dataclass
+class FewShotSplit:
+    train: pd.DataFrame  # the few-shot texts
+    validation: pd.DataFrame
+    unlabeled: pd.DataFrame
+
+
+def split(train: pd.DataFrame, args: SampleArguments | None = None) -> FewShotSplit:
+    """The few-shot train set, the validation texts and the unlabeled pool, drawn from ``train``."""
+    args = args or SampleArguments()
+    few_shot = sample(train, args.num_samples, args.seed, args.allow_fewer)
+    return FewShotSplit(
+        train=few_shot,
+        validation=validation_split(train, few_shot, args.validation, args.seed),
+        unlabeled=unlabeled_pool(train, few_shot, args.unlabeled, args.seed),
+    )

@@ -23,14 +23,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from fewshot import body as body_lib
-from fewshot.errors import FewshotError
+from fewshot.arguments import DistillationArguments, TeacherArguments
+from fewshot.errors import DistillError
 from fewshot.model import FewShotModel
 from fewshot.pairs import random_pairs
+from fewshot.training import TrainResult, train_body
 
-
-class DistillError(FewshotError):
-    """Inputs that distillation cannot use."""
+__all__ = ["DistillResult", "DistillationArguments", "TeacherArguments", "distill", "pair_count", "teacher_pairs"]
 
 
 def pair_count(n_texts: int, num_iterations: int | None, max_steps: int, batch_size: int) -> int:
@@ -51,9 +50,7 @@ def teacher_pairs(teacher_embeddings: np.ndarray, texts: Sequence[str], count: i
     for lo in range(0, len(i), 65536):  # chunked: gathering all pairs' rows at once would take count × dim × 16 bytes
         targets[lo : lo + 65536] = np.einsum("nd,nd->n", unit[i[lo : lo + 65536]], unit[j[lo : lo + 65536]])
     texts = np.asarray(texts, dtype=object)
-    return pd.DataFrame(
-        {"sentence_1": texts[i], "sentence_2": texts[j], "label": targets, "idx_1": i, "idx_2": j}
-    )
+    return pd.DataFrame({"sentence_1": texts[i], "sentence_2": texts[j], "label": targets, "idx_1": i, "idx_2": j})
 
 
 def check_compatible(teacher: FewShotModel, labels: Sequence) -> None:
@@ -68,7 +65,7 @@ def check_compatible(teacher: FewShotModel, labels: Sequence) -> None:
 class DistillResult:
     model: FewShotModel
     pairs: pd.DataFrame
-    train: body_lib.TrainResult
+    train: TrainResult
     teacher_label_counts: dict
 
 
@@ -77,23 +74,17 @@ def distill(
     student_body,
     unlabeled: Sequence[str],
     labels: Sequence,
-    head_type: str = "logistic_regression",
-    head_params: dict | None = None,
-    multi_target_strategy: str | None = None,
-    info: dict | None = None,
-    num_iterations: int | None = None,
-    max_steps: int = 500,
-    batch_size: int = 16,
-    body_learning_rate: float = 2e-5,
-    warmup_proportion: float = 0.1,
+    args: DistillationArguments | None = None,
     labeled: pd.DataFrame | None = None,
-    seed: int = 42,
+    info: dict | None = None,
     on_log: Callable[[int, float], None] | None = None,
 ) -> DistillResult:
     """Train ``student_body`` (in place) from ``teacher`` on ``unlabeled`` texts, fit a head; return the model.
 
     ``labels`` are the student's label names (predict_proba's column order), the few-shot set's labels.
+    ``labeled`` (the few-shot texts) join the head's training set when ``args.include_labeled``.
     """
+    args = args or DistillationArguments()
     texts = [str(t) for t in unlabeled]
     if len(texts) < 2:
         raise DistillError(
@@ -102,31 +93,19 @@ def distill(
         )
     check_compatible(teacher, labels)
     teacher_embeddings = teacher.encode(texts)
-    pairs = teacher_pairs(teacher_embeddings, texts, pair_count(len(texts), num_iterations, max_steps, batch_size), seed)
-    result = body_lib.train_body(
-        student_body,
-        pairs,
-        num_epochs=1,
-        batch_size=batch_size,
-        body_learning_rate=body_learning_rate,
-        warmup_proportion=warmup_proportion,
-        max_steps=max_steps,
-        loss="CosineSimilarityLoss",
-        seed=seed,
-        on_log=on_log,
-    )
+    count = pair_count(len(texts), args.num_iterations, args.max_steps, args.batch_size)
+    pairs = teacher_pairs(teacher_embeddings, texts, count, args.seed)
+    result = train_body(student_body, pairs, args.body_training(), on_log=on_log)
     teacher_labels = list(teacher.labels_from_proba(teacher.proba_from_embeddings(teacher_embeddings)))
     head_texts, head_labels = list(texts), teacher_labels
-    if labeled is not None:
+    if labeled is not None and args.include_labeled:
         head_texts += list(labeled["text"])
         head_labels += list(labeled["label"])
     model = FewShotModel.fit(
         student_body,
         head_texts,
         head_labels,
-        head_type=head_type,
-        head_params=head_params,
-        multi_target_strategy=multi_target_strategy,
+        args.head,
         label_names=labels,
         info={**(info or {}), "distilled_from": teacher.info.get("base_model"), "n_unlabeled": len(texts)},
     )

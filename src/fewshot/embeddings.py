@@ -1,5 +1,6 @@
-"""Embeddings cached as a stage output, keyed by the body and the texts.
+"""Embeddings: encode texts with a body, and the cache keyed by the body and the texts.
 
+:func:`encode` is the one place texts become embeddings (for heads, prediction and the embed stage).
 The ``embed`` stage embeds the few-shot train set and the test set once per body and writes them here;
 ``fit_head`` and ``evaluate`` reuse them, so a head-only experiment embeds nothing. Each set is stored
 with the fingerprint of the body that made it and the hash of its texts, and is used only when both
@@ -19,10 +20,24 @@ from pathlib import Path
 import numpy as np
 
 from fewshot.io import atomic_dir
+from fewshot.runtime import progress_enabled
 
 INDEX = "embeddings.json"
 # files that describe a body but do not change what it computes
 _NOT_WEIGHTS = {"README.md", "fewshot_body.json"}
+
+
+def encode(body, texts: Sequence[str], batch_size: int = 64, show_progress_bar: bool | None = None) -> np.ndarray:
+    """Embed texts in batches (float32, one row per text, input order)."""
+    import torch
+
+    if show_progress_bar is None:
+        show_progress_bar = progress_enabled()
+    with torch.inference_mode():
+        emb = body.encode(
+            list(texts), batch_size=batch_size, show_progress_bar=show_progress_bar, convert_to_numpy=True
+        )
+    return np.asarray(emb, dtype=np.float32)
 
 
 def body_fingerprint(body_dir: str | Path) -> str:

@@ -1,8 +1,10 @@
-"""Body losses on labelled texts (not pairs): the batch triplet losses and a supervised contrastive loss.
+"""Every body loss, and the one registry of their names (the params schema reads it from here).
 
-Pair losses (CosineSimilarityLoss, ContrastiveLoss, OnlineContrastiveLoss) train on the pairs stage's
-output; the losses here train on the few-shot texts with their labels, batch by batch: every two texts
-of a batch with the same label are a positive, every two with different labels a negative.
+Pair losses train on the pairs stage's output (``sentence_1``, ``sentence_2``, ``label``):
+CosineSimilarityLoss, ContrastiveLoss and OnlineContrastiveLoss (sentence-transformers' own), each wrapped
+in :class:`DedupPairLoss` so a batch embeds each distinct text once.
+Batch losses train on the few-shot texts with their labels, batch by batch: every two texts of a batch
+with the same label are a positive, every two with different labels a negative.
 BatchAllTripletLoss, BatchHardTripletLoss, BatchSemiHardTripletLoss and BatchHardSoftMarginTripletLoss
 are sentence-transformers' own; sentence-transformers has no supervised contrastive loss, so
 :class:`SupConLoss` (Khosla et al., 2020, as setfit's) is written here.
@@ -16,14 +18,19 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from fewshot.config import BATCH_LOSSES
-from fewshot.errors import FewshotError
+from fewshot.errors import LossError
+from fewshot.labels import any_multi_label
 
 PAIR_LOSSES = ("CosineSimilarityLoss", "ContrastiveLoss", "OnlineContrastiveLoss")
-
-
-class LossError(FewshotError):
-    """A loss name or setting that cannot be used."""
+BATCH_LOSSES = (
+    "BatchAllTripletLoss",
+    "BatchHardTripletLoss",
+    "BatchSemiHardTripletLoss",
+    "BatchHardSoftMarginTripletLoss",
+    "SupConLoss",
+)
+LOSSES = PAIR_LOSSES + BATCH_LOSSES
+DISTANCE_METRICS = ("cosine", "euclidean", "manhattan")
 
 
 def is_batch_loss(name: str) -> bool:
@@ -55,9 +62,9 @@ class SupConLoss(nn.Module):
     others, via a softmax over cosine similarities / ``temperature``. Texts whose label has no other text
     in the batch contribute nothing."""
 
-    def __init__(self, model, temperature: float = 0.07):
+    def __init__(self, body, temperature: float = 0.07):
         super().__init__()
-        self.model = model
+        self.model = body  # sentence-transformers' name for a loss's body
         self.temperature = temperature
 
     def forward(self, sentence_features: Iterable[dict[str, Tensor]], labels: Tensor) -> Tensor:
@@ -83,31 +90,113 @@ class SupConLoss(nn.Module):
         return {"temperature": self.temperature}
 
 
-def make_batch_loss(model, name: str, margin: float | None = None, distance_metric: str | None = None) -> nn.Module:
+def make_batch_loss(body, name: str, margin: float | None = None, distance_metric: str | None = None) -> nn.Module:
     """A loss trained on (text, label) batches, by ``train.loss`` name."""
     from sentence_transformers import losses
 
     if name == "SupConLoss":
         if margin is not None or distance_metric is not None:
             raise LossError("train.margin and train.distance_metric do not apply to SupConLoss; set them to null")
-        return SupConLoss(model)
+        return SupConLoss(body)
     if name not in BATCH_LOSSES:
         raise LossError(f"train.loss: unknown batch loss '{name}'; use one of {', '.join(BATCH_LOSSES)}")
     kwargs = {"distance_metric": batch_distance(distance_metric)}
     if margin is not None:
         if name == "BatchHardSoftMarginTripletLoss":
-            raise LossError("train.margin: BatchHardSoftMarginTripletLoss has no margin (a soft margin); set it to null")
+            raise LossError(
+                "train.margin: BatchHardSoftMarginTripletLoss has no margin (a soft margin); set it to null"
+            )
         kwargs["margin"] = margin
-    return getattr(losses, name)(model, **kwargs)
+    return getattr(losses, name)(body, **kwargs)
 
 
 def label_codes(labels) -> np.ndarray:
     """Integer codes of single-label labels, in sorted label order (the batch losses need integers)."""
     values = [str(v) for v in labels]
-    if any(isinstance(v, (list, tuple, np.ndarray)) for v in labels):
+    if any_multi_label(labels):
         raise LossError(
             "the batch losses need one label per text; multi-label data trains on pairs. "
             "Fix: use CosineSimilarityLoss, ContrastiveLoss or OnlineContrastiveLoss"
         )
     _, codes = np.unique(np.asarray(values, dtype=object), return_inverse=True)
     return codes.astype(np.int64)
+
+
+def make_loss(
+    body, name: str = "CosineSimilarityLoss", margin: float | None = None, distance_metric: str | None = None
+) -> nn.Module:
+    """A loss by ``train.loss`` name: a pair loss wrapped to encode each distinct text once per batch, or
+    a loss on labelled batches."""
+    if is_batch_loss(name):
+        return make_batch_loss(body, name, margin, distance_metric)
+    from sentence_transformers import losses
+
+    if name not in PAIR_LOSSES:
+        raise LossError(f"train.loss: unknown loss '{name}'; use one of {', '.join(LOSSES)}")
+    kwargs = {}
+    if name != "CosineSimilarityLoss":
+        if margin is not None:
+            kwargs["margin"] = margin
+        if distance_metric is not None:
+            kwargs["distance_metric"] = pair_distance(distance_metric)
+    return DedupPairLoss(getattr(losses, name)(body, **kwargs))
+
+
+class DedupPairLoss(nn.Module):
+    """Wraps a sentence-transformers pair loss so each distinct text of a batch is encoded once.
+
+    A batch of pairs drawn from a few dozen texts repeats texts many times. The two columns are
+    merged, identical token rows found, each distinct row run through the body once, and its
+    embedding reused for every pair containing it; the wrapped loss then computes exactly what it
+    would from per-column embeddings (``compute_loss_from_embeddings``).
+    """
+
+    def __init__(self, loss: nn.Module, chunk_size: int = 8):
+        super().__init__()
+        self.loss = loss
+        self.model = loss.model
+        self.chunk_size = chunk_size
+
+    def forward(self, sentence_features, labels: Tensor) -> Tensor:
+        from sentence_transformers.base.losses.merged_forward import merge_feature_batches
+
+        features = list(sentence_features)
+        merged = merge_feature_batches(features) if len(features) > 1 else None
+        if merged is None or "input_ids" not in merged:
+            return self.loss(features, labels)
+        ids, mask = merged["input_ids"], merged["attention_mask"]
+        rows = ids.shape[0]
+        _, inverse = torch.unique(torch.cat([ids, mask.to(ids.dtype)], dim=1), dim=0, return_inverse=True)
+        n_unique = int(inverse.max()) + 1
+        first = torch.full((n_unique,), rows, dtype=torch.long, device=ids.device)
+        first.scatter_reduce_(0, inverse, torch.arange(rows, device=ids.device), reduce="amin")
+        unique_embeddings = self._encode_rows(merged, first, mask.sum(dim=1), rows)
+        embeddings = unique_embeddings[inverse]
+        columns = list(embeddings.reshape(len(features), -1, embeddings.shape[-1]).unbind(0))
+        return self.loss.compute_loss_from_embeddings(columns, labels)
+
+    def _encode_rows(self, merged: dict, picked: Tensor, lengths: Tensor, rows: int) -> Tensor:
+        """Embed rows ``picked`` of a merged batch in length-sorted chunks, each padded only to its own
+        longest text (AG News lengths vary 3x within a batch, so one padded block wastes most of its work)."""
+        # Under DDP ``self.model`` is the DDP wrapper and the processes may run different numbers of chunks
+        # per step. That is safe only because no forward call communicates: sentence-transformers turns off
+        # DDP's per-forward buffer broadcast (``ddp_broadcast_buffers=False``); gradients meet once, in backward.
+        order = picked[torch.argsort(lengths[picked], stable=True)]
+        parts = []
+        for chunk in order.split(self.chunk_size):
+            width = int(lengths[chunk].max())
+            features = {
+                k: (v[chunk][:, :width] if v.ndim >= 2 else v[chunk])
+                if isinstance(v, Tensor) and v.ndim >= 1 and v.shape[0] == rows
+                else v
+                for k, v in merged.items()
+            }
+            parts.append(self.model(features)["sentence_embedding"])
+        sorted_embeddings = torch.cat(parts)
+        # back to the order of ``picked``
+        position = torch.empty_like(picked)
+        position[torch.argsort(lengths[picked], stable=True)] = torch.arange(len(picked), device=picked.device)
+        return sorted_embeddings[position]
+
+    def get_config_dict(self):
+        return {"loss": type(self.loss).__name__, "dedup": True, "chunk_size": self.chunk_size}

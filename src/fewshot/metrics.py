@@ -10,12 +10,22 @@ from typing import Any
 
 import numpy as np
 
+from fewshot.labels import any_multi_label, is_multi_label
 
+METRICS = (
+    "accuracy",
+    "f1_micro",
+    "f1_macro",
+    "f1_weighted",
+    "precision_micro",
+    "precision_macro",
+    "precision_weighted",
+    "recall_micro",
+    "recall_macro",
+    "recall_weighted",
+    "matthews_corrcoef",
+)
 DEFAULT_METRICS = ("accuracy", "f1_macro", "precision_macro", "recall_macro")
-
-
-def _is_multi(values: Sequence) -> bool:
-    return any(isinstance(v, (list, tuple, set, np.ndarray)) for v in values)
 
 
 def _chosen(y_true, y_pred, labels: list[str], names: Sequence[str], multi: bool) -> dict[str, float]:
@@ -52,7 +62,7 @@ def classification_metrics(
     """
     from sklearn.metrics import precision_recall_fscore_support
 
-    if _is_multi(y_true) or _is_multi(y_pred):
+    if any_multi_label(y_true) or any_multi_label(y_pred):
         return multilabel_metrics(y_true, y_pred, labels, metrics)
     y_true = [str(v) for v in y_true]
     y_pred = [str(v) for v in y_pred]
@@ -80,7 +90,7 @@ def multilabel_metrics(
     from sklearn.preprocessing import MultiLabelBinarizer
 
     def sets(values):
-        return [[str(x) for x in v] if isinstance(v, (list, tuple, set, np.ndarray)) else [str(v)] for v in values]
+        return [[str(x) for x in v] if is_multi_label(v) else [str(v)] for v in values]
 
     true_sets, pred_sets = sets(y_true), sets(y_pred)
     known = [str(label) for label in labels]
@@ -121,7 +131,7 @@ def flat_metrics(metrics: dict[str, Any]) -> dict[str, float]:
 
 
 def _cell(value: Any) -> str:
-    if isinstance(value, (list, tuple, set, np.ndarray)):
+    if is_multi_label(value):
         return "|".join(sorted(str(v) for v in value))  # a multi-label set as one category
     return str(value)
 
@@ -141,7 +151,7 @@ def confusion_figure(y_true: Sequence, y_pred: Sequence, labels: Sequence):
     y_true, y_pred = [_cell(v) for v in y_true], [_cell(v) for v in y_pred]
     names = [str(label) for label in labels]
     extra = sorted(set(y_true) - set(names))
-    if _is_multi(labels) or any("|" in v for v in y_true + y_pred):
+    if any_multi_label(labels) or any("|" in v for v in y_true + y_pred):
         names, extra = sorted(set(y_true) | set(y_pred)), []
     disp = ConfusionMatrixDisplay.from_predictions(
         y_true, y_pred, labels=names + extra, xticks_rotation=45, colorbar=False

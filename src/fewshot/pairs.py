@@ -20,18 +20,17 @@ issues #578 and #620); they teach nothing, a cosine of 1 the body already has.
 
 from __future__ import annotations
 
-from fewshot.errors import FewshotError
-
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 
+from fewshot.arguments import PairArguments
+from fewshot.errors import PairsError
+from fewshot.labels import any_multi_label, is_multi_label
+
 STRATEGIES = ("oversampling", "undersampling", "unique")
-
-
-class PairsError(FewshotError):
-    """Pairs that cannot be built from the given labels and settings."""
 
 
 def _draw(rng: np.random.Generator, total: int, k: int) -> np.ndarray:
@@ -130,7 +129,7 @@ class _MultiLabelCandidates:
     the two texts share a label."""
 
     def __init__(self, labels: Sequence, include_self_pairs: bool):
-        sets = [set(map(str, v)) if isinstance(v, (list, tuple, set, np.ndarray)) else {str(v)} for v in labels]
+        sets = [set(map(str, v)) if is_multi_label(v) else {str(v)} for v in labels]
         names = sorted(set().union(*sets))
         if len(names) < 2:
             raise PairsError("pairs need at least two labels; the few-shot set has one")
@@ -173,19 +172,17 @@ def pair_counts(
     return max(n_pos, n_neg), max(n_pos, n_neg)
 
 
-def generate_pairs(
-    labels: Sequence,
-    sampling_strategy: str = "oversampling",
-    num_iterations: int | None = None,
-    max_pairs: int = -1,
-    include_self_pairs: bool = False,
-    seed: int = 42,
-) -> pd.DataFrame:
-    """Pairs of text indices with their label: columns ``idx_1``, ``idx_2``, ``label`` (1.0 / 0.0).
+def generate_pairs(labels: Sequence, args: PairArguments | None = None, **fields) -> pd.DataFrame:
+    """The pair index: pairs of text indices with their label, columns ``idx_1``, ``idx_2``, ``label``
+    (1.0 / 0.0); :func:`text_pairs` adds the texts.
 
-    Multi-label ``labels`` (lists of labels): two texts are a positive pair when they share a label.
+    ``fields`` override ``args`` (e.g. ``generate_pairs(labels, num_iterations=20)``). Multi-label
+    ``labels`` (lists of labels): two texts are a positive pair when they share a label.
     """
-    if any(isinstance(v, (list, tuple, set, np.ndarray)) for v in labels):
+    args = replace(args or PairArguments(), **fields)
+    sampling_strategy, num_iterations, max_pairs = args.sampling_strategy, args.num_iterations, args.max_pairs
+    include_self_pairs, seed = args.include_self_pairs, args.seed
+    if any_multi_label(labels):
         cand = _MultiLabelCandidates(labels, include_self_pairs)
     else:
         _, codes = np.unique(np.asarray(labels, dtype=object).astype(str), return_inverse=True)
@@ -224,8 +221,9 @@ def generate_pairs(
     return pd.DataFrame({"idx_1": idx_1, "idx_2": idx_2, "label": label}, copy=False)
 
 
-def with_texts(pairs: pd.DataFrame, texts: Sequence[str]) -> pd.DataFrame:
-    """Add ``sentence_1`` and ``sentence_2`` (the texts) to a pairs frame, for training and inspection."""
+def text_pairs(pairs: pd.DataFrame, texts: Sequence[str]) -> pd.DataFrame:
+    """The text pairs: a pair index with ``sentence_1`` and ``sentence_2`` (the texts), what body training
+    and the pairs stage's output hold."""
     texts = np.asarray(texts, dtype=object)
     return pd.DataFrame(
         {

@@ -1,10 +1,10 @@
 """Run a stage script on one process, or on N under ``torchrun`` (DDP), N from ``$FEWSHOT_NPROC``.
 
-    python -m fewshot.launch stages/train_body.py ARGS...      # the cmd in dvc.yaml stays one line
+    python -m fewshot.pipeline.launch stages/train_body.py ARGS...      # the cmd in dvc.yaml stays one line
 
 ``FEWSHOT_NPROC`` unset or 1: the script runs in this process (plain ``python``). N > 1: the script runs
 under ``torchrun --standalone --nproc_per_node=N``; the sentence-transformers trainer then trains with
-DDP (NCCL on GPUs, gloo on CPUs) and only rank 0 (:func:`is_main_process`) writes outputs and logs to
+DDP (NCCL on GPUs, gloo on CPUs) and only rank 0 (:func:`fewshot.runtime.is_main_process`) writes outputs and logs to
 MLflow. N is an environment variable, not a param, so changing it re-runs nothing.
 """
 
@@ -14,7 +14,7 @@ import os
 import runpy
 import sys
 
-from fewshot.errors import FewshotError
+from fewshot.errors import EXIT_STATUS, FewshotError
 
 ENV = "FEWSHOT_NPROC"
 
@@ -34,20 +34,6 @@ def nproc() -> int:
     return n
 
 
-def rank() -> int:
-    return int(os.environ.get("RANK", "0"))
-
-
-def world_size() -> int:
-    """The number of processes of a torchrun job (1 without one)."""
-    return int(os.environ.get("WORLD_SIZE", "1"))
-
-
-def is_main_process() -> bool:
-    """True on rank 0 of a torchrun job, and always without one: only this process writes and tracks."""
-    return rank() == 0
-
-
 def command(script: str, args: list[str], n: int) -> list[str]:
     """The command line that runs ``script`` on ``n`` processes (``torchrun``, from this interpreter)."""
     return [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={n}", script, *args]
@@ -56,14 +42,17 @@ def command(script: str, args: list[str], n: int) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv:
-        print("usage: python -m fewshot.launch SCRIPT [ARGS...]   (processes: $FEWSHOT_NPROC, default 1)", file=sys.stderr)
-        return 2
+        print(
+            "usage: python -m fewshot.pipeline.launch SCRIPT [ARGS...]   (processes: $FEWSHOT_NPROC, default 1)",
+            file=sys.stderr,
+        )
+        return EXIT_STATUS
     script, args = argv[0], argv[1:]
     try:
         n = nproc()
     except FewshotError as err:
         print(f"error: {err}", file=sys.stderr)
-        return 1
+        return EXIT_STATUS
     if n == 1:
         sys.argv = [script, *args]
         runpy.run_path(script, run_name="__main__")

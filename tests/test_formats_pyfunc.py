@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from conftest import ROOT
-from fewshot import pyfunc
-from fewshot.model import FewShotModel
 from tiny import make_texts
+
+from fewshot.formats import pyfunc
+from fewshot.model import FewShotModel
 
 
 @pytest.fixture(scope="module")
@@ -86,13 +86,23 @@ def test_register_stage_logs_registers_and_writes_a_stable_summary(tiny_model_di
     (tmp_path / "metrics.json").write_text(json.dumps(metrics))
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "DVC_ROOT": str(tmp_path)}
     env.pop("MLFLOW_TRACKING_URI")  # the pipeline's own store: $DVC_ROOT/mlflow.db
-    cmd = [sys.executable, str(ROOT / "stages" / "register.py"), str(tiny_model_dir), "metrics.json", "out/registered.json"]
+    cmd = [
+        sys.executable,
+        str(ROOT / "stages" / "register.py"),
+        str(tiny_model_dir),
+        "metrics.json",
+        "out/registered.json",
+    ]
     proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr
     assert "models:/topics/1" in proc.stdout
     summary = json.loads((tmp_path / "out" / "registered.json").read_text())
-    assert summary == {"name": "topics", "model": "distilled", "source": str(tiny_model_dir),
-                       "metrics": {"accuracy": 0.5, "f1_macro": 0.25}}
+    assert summary == {
+        "name": "topics",
+        "model": "distilled",
+        "source": str(tiny_model_dir),
+        "metrics": {"accuracy": 0.5, "f1_macro": 0.25},
+    }
 
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     client = MlflowClient(uri)
@@ -128,10 +138,29 @@ def test_mlflow_models_serve_answers_invocations_with_labels(pyfunc_dir, tiny_mo
     port = _free_port()
     log = open(tmp_path / "serve.log", "w")
     server = subprocess.Popen(
-        [mlflow_cli, "models", "serve", "-m", str(pyfunc_dir), "--env-manager", "local",
-         "-h", "127.0.0.1", "-p", str(port), "-w", "1"],
-        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        env={**os.environ, "HF_HUB_OFFLINE": "1", "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"},
+        [
+            mlflow_cli,
+            "models",
+            "serve",
+            "-m",
+            str(pyfunc_dir),
+            "--env-manager",
+            "local",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "-w",
+            "1",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        env={
+            **os.environ,
+            "HF_HUB_OFFLINE": "1",
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        },
     )
     try:
         base = f"http://127.0.0.1:{port}"
@@ -144,7 +173,9 @@ def test_mlflow_models_serve_answers_invocations_with_labels(pyfunc_dir, tiny_mo
                         break
             except (urllib.error.URLError, ConnectionError, TimeoutError):
                 pass
-            assert time.monotonic() < deadline, "server did not answer /ping:\n" + (tmp_path / "serve.log").read_text()[-3000:]
+            assert time.monotonic() < deadline, (
+                "server did not answer /ping:\n" + (tmp_path / "serve.log").read_text()[-3000:]
+            )
             time.sleep(0.5)
         expected = list(FewShotModel.load(tiny_model_dir).predict(probe))
         records = _post(f"{base}/invocations", {"dataframe_records": [{"text": t} for t in probe]})
@@ -199,7 +230,7 @@ def test_spark_udf_scores_a_dataframe_like_the_python_api(pyfunc_dir, tiny_model
 
 
 def test_registry_params_name_a_model_directory():
-    from fewshot.config import ParamsError, parse_params
+    from fewshot.pipeline.params import ParamsError, parse_params
 
     assert parse_params({}).registry.model == "distilled" and parse_params({}).registry.name == "fewshot"
     with pytest.raises(ParamsError, match="registry.model"):

@@ -2,10 +2,10 @@
 
 ``out_features`` is the number of labels; logits are divided by ``temperature``; single-label heads
 use softmax + cross-entropy, multi-label heads sigmoid + binary cross-entropy (one column per label).
-It is trained after the body phase, with the head-phase values of the two-phase arguments
-(``train.num_epochs[1]``, ``train.batch_size[1]``), ``train.head_learning_rate`` and ``train.l2_weight``
-(AdamW weight decay). With ``train.end_to_end`` the body is unfrozen too, at
-``train.body_learning_rate[1]``; otherwise the texts are embedded once and only the layer learns.
+It is trained after the body phase, in the head phase (:class:`~fewshot.heads.base.HeadPhaseArguments`:
+the second values of the two-phase ``train`` keys, ``head_learning_rate`` and ``l2_weight``, AdamW's
+weight decay). With ``end_to_end`` the body is unfrozen too; otherwise only the layer learns, on the
+texts' embeddings.
 With validation texts it reports validation loss and accuracy each epoch and, given a patience, stops
 when the validation loss has not improved for that many epochs, keeping the best epoch's weights.
 Saved as safetensors (weights) + JSON (settings); loading never unpickles.
@@ -14,8 +14,7 @@ Saved as safetensors (weights) + JSON (settings); loading never unpickles.
 from __future__ import annotations
 
 import copy
-import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,12 +22,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from fewshot.heads import HEAD_CONFIG, HEAD_WEIGHTS, HeadError
+from fewshot.embeddings import encode
+from fewshot.errors import HeadError
+from fewshot.heads.base import HEAD_WEIGHTS, Examples, HeadPhaseArguments, write_config
+from fewshot.runtime import deterministic
 
-DEFAULT_TRAINING = {
-    "num_epochs": 16, "batch_size": 2, "body_learning_rate": 1e-5, "head_learning_rate": 1e-2,
-    "l2_weight": 1e-2, "end_to_end": False, "max_length": None, "early_stopping_patience": None,
-}
 PARAMS = ("temperature", "bias", "class_weight")
 
 
@@ -52,62 +50,48 @@ def class_weights(spec: Any, y: np.ndarray, n_classes: int) -> torch.Tensor | No
 
 class DifferentiableHead:
     type = "differentiable"
-    needs_body = True
 
-    def __init__(self, params: dict[str, Any] | None = None, multi_target_strategy: str | None = None):
+    def __init__(self, params: dict[str, Any] | None = None, phase: HeadPhaseArguments | None = None):
         self.params = {"temperature": 1.0, "bias": True, "class_weight": None, **(params or {})}
-        unknown = sorted(set(self.params) - set(PARAMS))
-        if unknown:
-            raise HeadError(f"head.params: {unknown} are not differentiable-head params; use {', '.join(PARAMS)}")
-        if not float(self.params["temperature"]) > 0:
-            raise HeadError("head.params.temperature must be > 0")
+        self.phase = phase or HeadPhaseArguments()
         self.linear: nn.Linear | None = None
         self.multi_label = False
         self.n_classes: int | None = None
         self.history: list[dict[str, float]] = []
         self.converged = None
 
+    def _check(self) -> None:
+        unknown = sorted(set(self.params) - set(PARAMS))
+        if unknown:
+            raise HeadError(f"head.params: {unknown} are not differentiable-head params; use {', '.join(PARAMS)}")
+        if not float(self.params["temperature"]) > 0:
+            raise HeadError("head.params.temperature must be > 0")
+
     # --- training ---------------------------------------------------------------------------
-    def fit(self, x: np.ndarray, y: np.ndarray, n_classes: int | None = None, training: dict | None = None,
-            seed: int = 42) -> DifferentiableHead:
-        """Fit on fixed embeddings (no body): the head phase without ``end_to_end``."""
-        return self._train(None, None, np.asarray(x, np.float32), y, n_classes, training, None, seed, None)
-
-    def fit_texts(
-        self, body, texts: Sequence[str], y: np.ndarray, n_classes: int | None = None, training: dict | None = None,
-        validation: tuple[Sequence[str], np.ndarray] | None = None, seed: int = 42,
-        on_epoch: Callable[[int, dict[str, float]], None] | None = None,
-    ) -> DifferentiableHead:
-        """The head phase on texts; the body is trained too (in place) when ``training['end_to_end']``."""
-        return self._train(body, list(texts), None, y, n_classes, training, validation, seed, on_epoch)
-
-    def _train(self, *args) -> DifferentiableHead:
-        from fewshot.body import deterministic
-
+    def fit(self, examples: Examples) -> DifferentiableHead:
+        """The head phase; with ``phase.end_to_end`` and a body, the body is trained too (in place)."""
+        self._check()
         with deterministic():  # same params and inputs, byte-identical head (and end-to-end body) weights
-            return self._fit(*args)
+            return self._fit(examples)
 
-    def _fit(self, body, texts, x, y, n_classes, training, validation, seed, on_epoch) -> DifferentiableHead:
-        from fewshot.body import encode
-
-        args = {**DEFAULT_TRAINING, **(training or {})}
-        y = np.asarray(y)
-        self.multi_label = y.ndim == 2
-        self.n_classes = int(y.shape[1] if self.multi_label else (n_classes if n_classes is not None else y.max() + 1))
-        end_to_end = bool(args["end_to_end"]) and body is not None
-        if body is not None and args.get("max_length"):
-            body.max_seq_length = int(args["max_length"])
-        if x is None and not end_to_end:
-            x = encode(body, texts)
-        torch.manual_seed(seed)
-        generator = torch.Generator().manual_seed(seed)
+    def _fit(self, examples: Examples) -> DifferentiableHead:
+        args, body, texts = self.phase, examples.body, list(examples.texts)
+        y = np.asarray(examples.y)
+        self.multi_label = examples.multi_label
+        self.n_classes = int(examples.n_classes)
+        end_to_end = bool(args.end_to_end) and body is not None
+        if body is not None and args.max_length:
+            body.max_seq_length = int(args.max_length)
+        x = None if end_to_end else examples.features()
+        torch.manual_seed(args.seed)
+        generator = torch.Generator().manual_seed(args.seed)
         dim = x.shape[1] if x is not None else _embedding_dim(body)
         device = next(body.parameters()).device if body is not None else torch.device("cpu")
         self.linear = nn.Linear(dim, self.n_classes, bias=bool(self.params["bias"])).to(device)
-        groups = [{"params": self.linear.parameters(), "lr": float(args["head_learning_rate"])}]
+        groups = [{"params": self.linear.parameters(), "lr": float(args.head_learning_rate)}]
         if end_to_end:
-            groups.append({"params": body.parameters(), "lr": float(args["body_learning_rate"])})
-        optimizer = torch.optim.AdamW(groups, weight_decay=float(args["l2_weight"]))
+            groups.append({"params": body.parameters(), "lr": float(args.body_learning_rate)})
+        optimizer = torch.optim.AdamW(groups, weight_decay=float(args.l2_weight))
         weight = class_weights(self.params.get("class_weight"), y, self.n_classes)
         loss_fn = self._loss(weight.to(device) if weight is not None else None)
         target = torch.tensor(y, dtype=torch.float32 if self.multi_label else torch.long, device=device)
@@ -122,14 +106,15 @@ class DifferentiableHead:
             with torch.set_grad_enabled(grad):
                 return body(batch)["sentence_embedding"]
 
-        patience = args.get("early_stopping_patience")
+        validation = examples.validation
+        patience = args.early_stopping_patience
         best, best_loss, waited = None, float("inf"), 0
         self.history = []
-        for epoch in range(1, int(args["num_epochs"]) + 1):
+        for epoch in range(1, int(args.num_epochs) + 1):
             if end_to_end:
                 body.train()
             total, seen = 0.0, 0
-            for rows in torch.randperm(len(y), generator=generator).split(int(args["batch_size"])):
+            for rows in torch.randperm(len(y), generator=generator).split(int(args.batch_size)):
                 loss = loss_fn(self._logits(embed(rows, True)), target[rows.to(device)])
                 optimizer.zero_grad()
                 loss.backward()
@@ -139,15 +124,17 @@ class DifferentiableHead:
                 body.eval()
             record = {"epoch": epoch, "loss": total / seen}
             if validation is not None and len(validation[0]):
-                record.update(self._validate(body, end_to_end, validation, loss_fn, device))
+                record.update(self._validate(body, validation, loss_fn, device))
             self.history.append(record)
-            if on_epoch:
-                on_epoch(epoch, record)
+            if examples.on_epoch:
+                examples.on_epoch(epoch, record)
             if "val_loss" in record and patience:
                 if record["val_loss"] < best_loss - 1e-12:
                     best_loss, waited = record["val_loss"], 0
-                    best = (copy.deepcopy(self.linear.state_dict()),
-                            copy.deepcopy(body.state_dict()) if end_to_end else None)
+                    best = (
+                        copy.deepcopy(self.linear.state_dict()),
+                        copy.deepcopy(body.state_dict()) if end_to_end else None,
+                    )
                 else:
                     waited += 1
                     if waited >= patience:
@@ -169,9 +156,7 @@ class DifferentiableHead:
     def _logits(self, embeddings: torch.Tensor) -> torch.Tensor:
         return self.linear(embeddings) / float(self.params["temperature"])
 
-    def _validate(self, body, end_to_end, validation, loss_fn, device) -> dict[str, float]:
-        from fewshot.body import encode
-
+    def _validate(self, body, validation, loss_fn, device) -> dict[str, float]:
         texts, y = list(validation[0]), np.asarray(validation[1])
         with torch.no_grad():
             emb = torch.tensor(encode(body, texts), device=device)
@@ -194,24 +179,31 @@ class DifferentiableHead:
             proba = torch.sigmoid(logits) if self.multi_label else torch.softmax(logits, dim=1)
         return proba.cpu().numpy().astype(np.float64)
 
-    def num_params(self) -> int:
+    def n_parameters(self) -> int:
         return int(sum(p.numel() for p in self.linear.parameters())) if self.linear is not None else 0
 
     # --- persistence ------------------------------------------------------------------------
+    def config(self) -> dict[str, Any]:
+        return {
+            "type": self.type,
+            "params": self.params,
+            "n_classes": self.n_classes,
+            "multi_label": self.multi_label,
+            "in_features": self.linear.in_features if self.linear is not None else None,
+            "history": self.history,
+        }
+
     def save(self, directory: str | Path) -> None:
         from safetensors.torch import save_file
 
-        directory = Path(directory)
         tensors = {k: v.detach().cpu().contiguous() for k, v in self.linear.state_dict().items()}
-        save_file(tensors, str(directory / HEAD_WEIGHTS))
-        config = {
-            "type": self.type, "params": self.params, "n_classes": self.n_classes, "multi_label": self.multi_label,
-            "in_features": self.linear.in_features, "history": self.history,
-        }
-        (directory / HEAD_CONFIG).write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+        save_file(tensors, str(Path(directory) / HEAD_WEIGHTS))
+        write_config(self, directory)
 
     @classmethod
-    def load(cls, directory: str | Path, config: dict[str, Any]) -> DifferentiableHead:
+    def load(
+        cls, directory: str | Path, config: dict[str, Any], trusted_types: Sequence[str] = ()
+    ) -> DifferentiableHead:
         from safetensors.torch import load_file
 
         head = cls(config.get("params"))

@@ -1,7 +1,7 @@
 """A fewshot model as an MLflow pyfunc model: logged, registered, served, used as a Spark UDF.
 
 The MLflow model is built from code, not from a pickled object: its ``python_model`` is the small
-file ``fewshot/pyfunc_entry.py`` (it calls ``mlflow.models.set_model(FewShotPyfunc())``), its one
+file ``fewshot/formats/pyfunc_entry.py`` (it calls ``mlflow.models.set_model(FewShotPyfunc())``), its one
 artifact is the saved model directory (body, safetensors head, labels: loading runs no pickle), and
 the fewshot package itself travels in the model's ``code/`` folder, so a Spark cluster or a serving
 host needs only the pinned pip requirements, not fewshot.
@@ -12,7 +12,6 @@ Output: a DataFrame with one column ``label``.
 
 from __future__ import annotations
 
-import json
 import shutil
 import tempfile
 import warnings
@@ -20,7 +19,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from fewshot.errors import FewshotError
+from fewshot.errors import FormatError
 
 try:  # the class must exist where mlflow is installed; the module must import where it is not
     from mlflow.pyfunc import PythonModel as _Base
@@ -31,13 +30,18 @@ TEXT_COLUMN = "text"
 LABEL_COLUMN = "label"
 ENTRY = Path(__file__).with_name("pyfunc_entry.py")
 REQUIREMENTS = (
-    "torch", "sentence-transformers", "transformers", "safetensors", "scikit-learn", "numpy", "pandas",
-    "pydantic", "ruamel.yaml", "datasets", "tqdm",
+    "torch",
+    "sentence-transformers",
+    "transformers",
+    "safetensors",
+    "scikit-learn",
+    "numpy",
+    "pandas",
+    "pydantic",
+    "ruamel.yaml",
+    "datasets",
+    "tqdm",
 )
-
-
-class PyfuncError(FewshotError):
-    """A model that cannot be logged as, or inputs an MLflow model cannot take."""
 
 
 class FewShotPyfunc(_Base):
@@ -68,7 +72,7 @@ def _texts(model_input) -> list[str]:
             column = model_input.iloc[:, 0]
         else:
             cols = ", ".join(map(str, model_input.columns))
-            raise PyfuncError(f"input: no column '{TEXT_COLUMN}' (columns: {cols}). Fix: name the text column 'text'")
+            raise FormatError(f"input: no column '{TEXT_COLUMN}' (columns: {cols}). Fix: name the text column 'text'")
         return column.astype(str).tolist()
     if isinstance(model_input, str):
         return [model_input]
@@ -100,18 +104,16 @@ def _signature(labels: list) -> Any:
 def _package_copy(tmp: Path) -> Path:
     """The fewshot package, without caches, for the model's ``code/`` folder."""
     out = tmp / "fewshot"
-    shutil.copytree(Path(__file__).parent, out, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    shutil.copytree(Path(__file__).parents[1], out, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     return out
 
 
 def _model_kwargs(model_dir: Path, tmp: Path, input_example: list[str] | None) -> dict[str, Any]:
     import pandas as pd
 
-    from fewshot.model import MODEL_CONFIG
+    from fewshot.model_dir import read_config
 
-    if not (model_dir / MODEL_CONFIG).is_file():
-        raise PyfuncError(f"{model_dir}: not a fewshot model directory (no {MODEL_CONFIG})")
-    labels = json.loads((model_dir / MODEL_CONFIG).read_text())["labels"]
+    labels = read_config(model_dir).labels
     example = input_example or ["Stocks rallied after the central bank's decision"]
     return dict(
         python_model=str(ENTRY),
@@ -152,23 +154,3 @@ def log_pyfunc(
         warnings.filterwarnings("ignore", message=".*type hints.*")  # the signature is given explicitly
         kwargs = _model_kwargs(Path(model_dir), Path(tmp), input_example)
         return mlflow.pyfunc.log_model(name=name, registered_model_name=registered_name, **kwargs)
-
-
-def registered_copy(model_dir: str | Path, metrics: dict[str, Any] | None, out: str | Path) -> Path:
-    """A copy of ``model_dir`` at ``out`` whose model card and ``metrics.json`` carry ``metrics``."""
-    from fewshot.heads import load_head
-    from fewshot.io import atomic_dir, write_json
-    from fewshot.model import MODEL_CONFIG, FewShotModel, model_card
-
-    model_dir, out = Path(model_dir), Path(out)
-    if not (model_dir / MODEL_CONFIG).is_file():
-        raise PyfuncError(f"{model_dir}: not a fewshot model directory (no {MODEL_CONFIG})")
-    config = json.loads((model_dir / MODEL_CONFIG).read_text())
-    labels = config.pop("labels")
-    model = FewShotModel(None, load_head(model_dir), labels, config)  # the card needs no body
-    with atomic_dir(out) as tmp:
-        shutil.copytree(model_dir, tmp, dirs_exist_ok=True)
-        (tmp / "README.md").write_text(model_card(model, model_dir.name, metrics))
-        if metrics:
-            write_json(metrics, tmp / "metrics.json")
-    return out

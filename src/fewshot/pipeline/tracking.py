@@ -20,6 +20,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from fewshot.runtime import is_main_process
+
 EXPERIMENT = os.environ.get("FEWSHOT_MLFLOW_EXPERIMENT", "fewshot")
 PARENT_KEY_TAG = "fewshot.parent_key"
 
@@ -87,9 +89,7 @@ class StageRun:
         commit = git_commit(root)
         exp_name = os.environ.get("DVC_EXP_NAME", "")
         key = f"exp:{exp_name}" if exp_name else f"commit:{commit or 'none'}"
-        found = client.search_runs(
-            [exp_id], filter_string=f"tags.`{PARENT_KEY_TAG}` = '{key}'", max_results=1
-        )
+        found = client.search_runs([exp_id], filter_string=f"tags.`{PARENT_KEY_TAG}` = '{key}'", max_results=1)
         common = {"dvc.exp_name": exp_name, "git.commit": commit}
         if found:
             self.parent_id = found[0].info.run_id
@@ -184,7 +184,7 @@ def init_store(root: Path | None = None) -> str:
     """Create the MLflow store and the experiment now, once, under a file lock; return the store's URI.
 
     Run before ``dvc queue start -j N``: N workers racing to create a fresh SQLite database fail. Safe to
-    run again (it then changes nothing). ``python -m fewshot.tracking init``.
+    run again (it then changes nothing). ``python -m fewshot.pipeline.tracking init`` (or ``fewshot init-tracking``).
     """
     logging.getLogger("alembic").setLevel(logging.WARNING)
     logging.getLogger("mlflow").setLevel(logging.WARNING)
@@ -194,15 +194,13 @@ def init_store(root: Path | None = None) -> str:
     return uri
 
 
-def _is_main_process() -> bool:
-    return int(os.environ.get("RANK", "0")) == 0  # torchrun: only rank 0 tracks
-
-
 @contextmanager
-def stage_run(stage: str, params: dict[str, Any] | None = None, tags: dict[str, str] | None = None) -> Iterator[StageRun]:
+def stage_run(
+    stage: str, params: dict[str, Any] | None = None, tags: dict[str, str] | None = None
+) -> Iterator[StageRun]:
     """Track one stage: ``with stage_run("fit_head", params) as run: ...; run.log_metrics(...)``."""
     run = StageRun(stage)
-    if _is_main_process():  # other ranks of a torchrun job get a run that logs nothing
+    if is_main_process():  # other ranks of a torchrun job get a run that logs nothing
         run._guard("start", run._start, params or {}, tags or {})
     try:
         yield run
@@ -217,8 +215,10 @@ def main(argv: list[str] | None = None) -> int:
 
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv != ["init"]:
-        print("usage: python -m fewshot.tracking init   (create the MLflow store before parallel experiments)",
-              file=sys.stderr)
+        print(
+            "usage: python -m fewshot.pipeline.tracking init   (create the MLflow store before parallel experiments)",
+            file=sys.stderr,
+        )
         return 2
     print(f"MLflow store ready: {init_store()} (experiment '{EXPERIMENT}')")
     return 0

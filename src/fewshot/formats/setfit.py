@@ -20,14 +20,10 @@ from typing import Any
 
 import numpy as np
 
-from fewshot.errors import FewshotError
+from fewshot.errors import FormatError
 
 SETFIT_HEAD = "model_head.pkl"
 SETFIT_CONFIG = "config_setfit.json"
-
-
-class SetfitFormatError(FewshotError):
-    """A model that cannot be exported to, or imported from, setfit's format."""
 
 
 def _json_safe(value: Any) -> bool:
@@ -43,19 +39,17 @@ def export_setfit(model_dir: str | Path, out: str | Path) -> Path:
     import joblib
     from sklearn.linear_model import LogisticRegression
 
+    from fewshot import model_dir as fmt
     from fewshot.heads import LogisticHead, load_head
     from fewshot.io import atomic_dir
-    from fewshot.model import MODEL_CONFIG
 
-    model_dir, out = Path(model_dir), Path(out)
-    if not (model_dir / MODEL_CONFIG).is_file():
-        raise SetfitFormatError(f"{model_dir}: not a fewshot model directory (no {MODEL_CONFIG})")
+    model_dir, out = fmt.check_model_dir(model_dir), Path(out)
     if out.resolve() == model_dir.resolve():
-        raise SetfitFormatError(f"{out}: the export must go to another directory than the model")
-    config = json.loads((model_dir / MODEL_CONFIG).read_text())
+        raise FormatError(f"{out}: the export must go to another directory than the model")
+    config = fmt.read_config(model_dir)
     head = load_head(model_dir)
     if not isinstance(head, LogisticHead):
-        raise SetfitFormatError(f"{model_dir}: head type '{head.type}' has no setfit equivalent")
+        raise FormatError(f"{model_dir}: head type '{head.type}' has no setfit equivalent")
     est = head.estimator
     clf = LogisticRegression(**head.params)
     clf.coef_, clf.intercept_ = np.array(est.coef_), np.array(est.intercept_)
@@ -63,25 +57,25 @@ def export_setfit(model_dir: str | Path, out: str | Path) -> Path:
     clf.n_features_in_ = int(est.coef_.shape[1])
     clf.n_iter_ = np.zeros(1, dtype=np.int32)
     with atomic_dir(out) as tmp:
-        shutil.copytree(model_dir / "body", tmp, dirs_exist_ok=True)
+        shutil.copytree(model_dir / fmt.BODY_DIR, tmp, dirs_exist_ok=True)
         joblib.dump(clf, tmp / SETFIT_HEAD)
-        setfit_config = {"labels": config["labels"], "normalize_embeddings": False}
+        setfit_config = {"labels": config.labels, "normalize_embeddings": False}
         (tmp / SETFIT_CONFIG).write_text(json.dumps(setfit_config, indent=2) + "\n")
         (tmp / "README.md").write_text(_setfit_card(config, out.name))
     return out
 
 
-def _setfit_card(config: dict[str, Any], name: str) -> str:
-    labels = ", ".join(f"`{label}`" for label in config["labels"])
+def _setfit_card(config, name: str) -> str:
+    labels = ", ".join(f"`{label}`" for label in config.labels)
     return "\n".join(
         [
             f"# {name}",
             "",
             "A SetFit model exported by fewshot (`fewshot export --format setfit`).",
             "",
-            f"- Base model: `{config.get('base_model', 'unknown')}`",
+            f"- Base model: `{config.info.get('base_model', 'unknown')}`",
             f"- Labels: {labels}",
-            f"- Training texts: {config.get('n_train', 'unknown')}",
+            f"- Training texts: {config.info.get('n_train', 'unknown')}",
             "",
             "```python",
             "from setfit import SetFitModel",
@@ -98,23 +92,23 @@ def import_setfit(src: str | Path, out: str | Path, trust_pickle: bool = False) 
     """Read a setfit model directory (its head is a pickle) and save it as a fewshot model at ``out``."""
     src, out = Path(src), Path(out)
     if not trust_pickle:
-        raise SetfitFormatError(
+        raise FormatError(
             f"{src}: a setfit model stores its head as a pickle ({SETFIT_HEAD}), and loading a pickle can run "
             "arbitrary code. Fix: only if you trust where it came from, pass --trust-pickle (trust_pickle=True)"
         )
     if not (src / SETFIT_HEAD).is_file():
-        raise SetfitFormatError(f"{src}: no {SETFIT_HEAD}; not a trained setfit model directory")
+        raise FormatError(f"{src}: no {SETFIT_HEAD}; not a trained setfit model directory")
     import joblib
     from sklearn.linear_model import LogisticRegression
 
-    from fewshot import body as body_lib
     from fewshot.heads import LogisticHead
     from fewshot.model import FewShotModel
+    from fewshot.sources import load_body
 
     config = json.loads((src / SETFIT_CONFIG).read_text()) if (src / SETFIT_CONFIG).is_file() else {}
     est = joblib.load(src / SETFIT_HEAD)  # the one pickle load in fewshot, behind trust_pickle
     if type(est) is not LogisticRegression:
-        raise SetfitFormatError(
+        raise FormatError(
             f"{src}: the head is a {type(est).__module__}.{type(est).__name__}; only a plain sklearn "
             "LogisticRegression head (setfit's default) can be imported"
         )
@@ -127,14 +121,9 @@ def import_setfit(src: str | Path, out: str | Path, trust_pickle: bool = False) 
         indices = np.arange(len(classes), dtype=np.int64)
     defaults = LogisticRegression().get_params()
     params = {k: v for k, v in est.get_params().items() if v != defaults.get(k) and _json_safe(v)}
-    head = LogisticHead(params)
-    head.estimator.coef_, head.estimator.intercept_ = np.asarray(est.coef_), np.asarray(est.intercept_)
-    head.estimator.classes_ = indices
-    head.estimator.n_features_in_ = int(est.coef_.shape[1])
-    head.estimator.n_iter_ = np.zeros(1, dtype=np.int32)
-    head.n_classes = len(labels)
+    head = LogisticHead.from_weights(params, est.coef_, est.intercept_, indices, len(labels))
 
-    body = body_lib.load_body(str(src), field=str(src))
+    body = load_body(str(src), field=str(src))
     if config.get("normalize_embeddings"):
         from sentence_transformers.models import Normalize
 

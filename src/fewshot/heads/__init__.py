@@ -1,0 +1,96 @@
+"""Heads: classifiers on top of body embeddings, and the one registry that builds and loads them.
+
+- ``logistic_regression`` (:class:`LogisticHead`, the default): safetensors + JSON, no pickle;
+- ``differentiable`` (:class:`DifferentiableHead`): a torch linear layer, optionally trained end to end;
+- any sklearn-style classifier by dotted class name (:class:`SklearnHead`), saved with skops.
+
+Multi-label data with the logistic head uses sklearn's LogisticRegression through a multi-label wrapper
+(:class:`SklearnHead`), which needs a real estimator.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+from fewshot.errors import HeadError
+from fewshot.heads.base import (
+    HEAD_CONFIG,
+    HEAD_WEIGHTS,
+    Examples,
+    Head,
+    HeadArguments,
+    HeadPhaseArguments,
+    predict,
+)
+from fewshot.heads.differentiable import DifferentiableHead
+from fewshot.heads.logistic import LogisticHead
+from fewshot.heads.sklearn_head import SKOPS_FILE, SklearnHead
+
+HEAD_TYPES: dict[str, type] = {LogisticHead.type: LogisticHead, DifferentiableHead.type: DifferentiableHead}
+
+__all__ = [
+    "HEAD_CONFIG",
+    "HEAD_WEIGHTS",
+    "HEAD_TYPES",
+    "SKOPS_FILE",
+    "DifferentiableHead",
+    "Examples",
+    "Head",
+    "HeadArguments",
+    "HeadPhaseArguments",
+    "LogisticHead",
+    "SklearnHead",
+    "load_head",
+    "make_head",
+    "predict",
+    "read_head_config",
+]
+
+
+def make_head(
+    args: HeadArguments | None = None, phase: HeadPhaseArguments | None = None, multi_label: bool = False
+) -> Head:
+    """The head ``args`` name (``phase``: the differentiable head's training phase)."""
+    args = args or HeadArguments()
+    if args.type == DifferentiableHead.type:
+        if args.multi_target_strategy is not None:
+            raise HeadError(
+                "head.multi_target_strategy wraps sklearn heads; the differentiable head is multi-label by itself. "
+                "Fix: set it to null"
+            )
+        phase = phase or HeadPhaseArguments()
+        if args.early_stopping_patience is not None:
+            from dataclasses import replace
+
+            phase = replace(phase, early_stopping_patience=args.early_stopping_patience)
+        return DifferentiableHead(args.params, phase)
+    if args.type == LogisticHead.type:
+        if multi_label or args.multi_target_strategy:
+            return SklearnHead("sklearn.linear_model.LogisticRegression", args.params, args.multi_target_strategy)
+        return LogisticHead(args.params)
+    if "." in args.type:
+        return SklearnHead(args.type, args.params, args.multi_target_strategy)
+    raise HeadError(
+        f"head.type: unknown '{args.type}'; use logistic_regression, differentiable, or a dotted class name "
+        "such as sklearn.svm.LinearSVC"
+    )
+
+
+def read_head_config(directory: str | Path) -> dict:
+    path = Path(directory) / HEAD_CONFIG
+    if not path.exists():
+        raise HeadError(f"{directory}: no {HEAD_CONFIG}; not a fewshot model directory")
+    return json.loads(path.read_text())
+
+
+def load_head(directory: str | Path, trusted_types: Sequence[str] = ()) -> Head:
+    """The head saved in a model directory; a type the registry does not know is refused."""
+    config = read_head_config(directory)
+    kind = config.get("type")
+    if kind in HEAD_TYPES and not (Path(directory) / SKOPS_FILE).exists():
+        return HEAD_TYPES[kind].load(directory, config, trusted_types)
+    if isinstance(kind, str) and "." in kind:
+        return SklearnHead.load(directory, config, trusted_types)
+    raise HeadError(f"{Path(directory) / HEAD_CONFIG}: unknown head type {kind!r}; refusing to load it")

@@ -1,0 +1,132 @@
+"""What every head shares: the :class:`Head` protocol, what it is fitted on, its files.
+
+A head is fitted on class indices ``0..K-1`` into the model's labels (or, multi-label, on a multi-hot
+matrix with one column per label), so ``predict_proba``'s columns always follow the model's labels.
+Constructors store their arguments; ``fit`` validates them (scikit-learn's convention).
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from fewshot.arguments import HeadArguments, HeadPhaseArguments
+from fewshot.errors import HeadError
+
+__all__ = ["HEAD_CONFIG", "HEAD_WEIGHTS", "Examples", "Head", "HeadArguments", "HeadPhaseArguments"]
+
+HEAD_WEIGHTS, HEAD_CONFIG = "head.safetensors", "head.json"
+
+
+@dataclass
+class Examples:
+    """What a head is fitted on: the texts, their targets, and the means to embed them.
+
+    ``y``: class indices (n,) or a multi-hot (n, K) matrix. ``embeddings``: ``texts`` embedded by ``body``
+    (e.g. the embed stage's cache); :meth:`features` embeds them once when not given. ``validation``:
+    (texts, targets) scored after each epoch by heads that train in epochs.
+    """
+
+    texts: list[str]
+    y: np.ndarray
+    n_classes: int
+    body: Any = None
+    embeddings: np.ndarray | None = None
+    validation: tuple[list[str], np.ndarray] | None = None
+    on_epoch: Callable[[int, dict[str, float]], None] | None = None
+    batch_size: int = 64
+
+    @property
+    def multi_label(self) -> bool:
+        return np.asarray(self.y).ndim == 2
+
+    def features(self) -> np.ndarray:
+        if self.embeddings is None:
+            if self.body is None:
+                raise HeadError("a head needs the texts' embeddings or a body to embed them")
+            from fewshot.embeddings import encode
+
+            self.embeddings = encode(self.body, self.texts, batch_size=self.batch_size)
+        return np.asarray(self.embeddings, dtype=np.float32)
+
+
+@runtime_checkable
+class Head(Protocol):
+    """A classifier on body embeddings. ``predict_proba``'s column k is class (or label) index k."""
+
+    type: str
+    params: dict[str, Any]
+    n_classes: int | None
+    multi_label: bool
+    converged: bool | None
+
+    def fit(self, examples: Examples) -> Head: ...
+
+    def predict_proba(self, x: np.ndarray) -> np.ndarray: ...
+
+    def n_parameters(self) -> int: ...
+
+    def config(self) -> dict[str, Any]:
+        """What ``head.json`` holds: the type and what loading needs besides the weights."""
+        ...
+
+    def save(self, directory: str | Path) -> None: ...
+
+    @classmethod
+    def load(cls, directory: str | Path, config: dict[str, Any], trusted_types: Sequence[str] = ()) -> Head: ...
+
+
+def predict(head: Head, x: np.ndarray, threshold: float = 0.5) -> np.ndarray:
+    """Class indices (n,), or a multi-hot (n, K) matrix of the labels whose probability reaches ``threshold``."""
+    proba = head.predict_proba(x)
+    if head.multi_label:
+        return (proba >= threshold).astype(np.int64)
+    return proba.argmax(axis=1)
+
+
+def write_config(head: Head, directory: str | Path) -> None:
+    (Path(directory) / HEAD_CONFIG).write_text(json.dumps(head.config(), indent=2, sort_keys=True) + "\n")
+
+
+def fit_estimator(estimator, x: np.ndarray, y: np.ndarray, what: str) -> bool:
+    """Fit an sklearn estimator; a bad param becomes a HeadError starting with ``what``. True if it converged."""
+    from sklearn.exceptions import ConvergenceWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        try:
+            estimator.fit(x, y)
+        except (ValueError, TypeError) as err:
+            raise HeadError(f"{what}: {err}") from None
+    return not any(issubclass(w.category, ConvergenceWarning) for w in caught)
+
+
+def import_class(name: str, field: str = "head.type"):
+    """A classifier class by dotted name, or a HeadError naming ``field``."""
+    import importlib
+
+    module, _, attr = name.rpartition(".")
+    try:
+        cls = getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError, ValueError):
+        raise HeadError(
+            f"{field}: cannot import '{name}'. Fix: give the dotted name of a classifier class, "
+            "e.g. sklearn.svm.LinearSVC or sklearn.ensemble.RandomForestClassifier"
+        ) from None
+    if not (isinstance(cls, type) and hasattr(cls, "fit") and hasattr(cls, "predict")):
+        raise HeadError(f"{field}: '{name}' is not a classifier class with fit and predict")
+    return cls
+
+
+def construct(cls, params: dict[str, Any], field: str = "head.params"):
+    """``cls(**params)``; a wrong argument name is a HeadError naming ``field``."""
+    try:
+        return cls(**params)
+    except TypeError as err:
+        raise HeadError(f"{field}: {err}. Fix: use {cls.__name__}'s argument names") from None

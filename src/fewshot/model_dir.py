@@ -1,0 +1,163 @@
+"""The model directory format, owned here: nothing else reads or writes these files.
+
+A saved model is one self-contained directory::
+
+    body/             the Sentence-Transformers body
+    head.json         head type and params (+ head.safetensors or head.skops: the head's weights)
+    fewshot.json      format version, labels (the order of predict_proba's columns), training facts
+    README.md         model card, rendered from fewshot.json and head.json
+    metrics.json      evaluation metrics (only in a registered copy)
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fewshot.errors import ModelError
+from fewshot.io import atomic_dir, write_json
+
+MODEL_CONFIG = "fewshot.json"
+BODY_DIR = "body"
+CARD = "README.md"
+METRICS = "metrics.json"
+FORMAT_VERSION = 1
+
+
+@dataclass
+class ModelConfig:
+    """What ``fewshot.json`` holds: the labels and the training facts (base model, training arguments...)."""
+
+    labels: list
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return (
+            json.dumps({"format": FORMAT_VERSION, "labels": self.labels, **self.info}, indent=2, sort_keys=True) + "\n"
+        )
+
+
+def check_model_dir(path: str | Path, what: str = "") -> Path:
+    """``path`` if it is a model directory, else a ModelError naming it (``what``: e.g. ``--model``)."""
+    path = Path(path)
+    where = f"{what} '{path}'" if what else str(path)
+    if not path.is_dir():
+        raise ModelError(f"{where}: no such directory. Fix: give a model directory the pipeline wrote")
+    if not (path / MODEL_CONFIG).is_file():
+        raise ModelError(
+            f"{where}: not a fewshot model directory (no {MODEL_CONFIG}). Fix: give a directory like models/distilled"
+        )
+    return path
+
+
+def read_config(path: str | Path) -> ModelConfig:
+    path = check_model_dir(path)
+    raw = json.loads((path / MODEL_CONFIG).read_text())
+    raw.pop("format", None)
+    labels = raw.pop("labels")
+    return ModelConfig(labels=labels, info=raw)
+
+
+def write(path: str | Path, body, head, config: ModelConfig, metrics: dict | None = None) -> None:
+    """Write a model directory atomically: a sibling temp dir, renamed into place at the end."""
+    from fewshot.sources import save_body
+
+    path = Path(path)
+    with atomic_dir(path) as tmp:
+        save_body(body, tmp / BODY_DIR)
+        head.save(tmp)
+        (tmp / MODEL_CONFIG).write_text(config.to_json())
+        (tmp / CARD).write_text(render_card(path.name, config, head.config(), metrics))
+
+
+def read(path: str | Path, trusted_types: Sequence[str] = ()):
+    """(body, head, config) of a model directory."""
+    from fewshot.heads import load_head
+    from fewshot.sources import load_body
+
+    config = read_config(path)
+    body = load_body(str(Path(path) / BODY_DIR), field=str(path))
+    return body, load_head(path, trusted_types), config
+
+
+def copy_with_metrics(path: str | Path, metrics: dict[str, Any] | None, out: str | Path) -> Path:
+    """A copy of a model directory at ``out`` whose card and ``metrics.json`` carry ``metrics``."""
+    from fewshot.heads import read_head_config
+
+    path, out = Path(path), Path(out)
+    config = read_config(path)
+    with atomic_dir(out) as tmp:
+        shutil.copytree(path, tmp, dirs_exist_ok=True)
+        (tmp / CARD).write_text(render_card(path.name, config, read_head_config(path), metrics))
+        if metrics:
+            write_json(metrics, tmp / METRICS)
+    return out
+
+
+def facts(path: str | Path, metrics_path: str | Path | None = None) -> dict[str, Any]:
+    """What a model is, read from its JSON files (the body is not loaded).
+
+    Metrics come from ``metrics_path``, else ``metrics/<dir name>.json`` if it exists (the pipeline's),
+    else ``metrics.json`` in the model directory (the registered copy's)."""
+    from fewshot.heads import HEAD_CONFIG, read_head_config
+
+    path = check_model_dir(path, "--model")
+    config = read_config(path)
+    head = read_head_config(path) if (path / HEAD_CONFIG).is_file() else {}
+    size = sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+    candidates = [Path(metrics_path)] if metrics_path else [Path("metrics") / f"{path.name}.json", path / METRICS]
+    found = next((p for p in candidates if p.is_file()), None)
+    return {
+        "path": str(path),
+        "base_model": config.info.get("base_model", "unknown"),
+        "labels": config.labels,
+        "n_train": config.info.get("n_train"),
+        "head": {"type": head.get("type"), "params": head.get("params", {})},
+        "train": config.info.get("train") or {},
+        "size_mb": round(size / 2**20, 1),
+        "metrics": json.loads(found.read_text()) if found else None,
+        "metrics_from": str(found) if found else None,
+    }
+
+
+def render_card(name: str, config: ModelConfig, head: dict[str, Any], metrics: dict[str, Any] | None = None) -> str:
+    """A README for the model directory, written without any network call; ``metrics`` (as in
+    ``metrics/<model>.json``) add a section when given."""
+    info = config.info
+    lines = [
+        f"# {name}",
+        "",
+        "A few-shot text classifier trained with [fewshot](https://pypi.org/project/fewshot/) the SetFit way:",
+        "a Sentence-Transformers body fine-tuned contrastively on pairs, and a classification head.",
+        "",
+        f"- Base model: `{info.get('base_model', 'unknown')}`",
+        f"- Head: `{head.get('type')}` with params `{json.dumps(head.get('params', {}), sort_keys=True)}`",
+        f"- Labels ({len(config.labels)}): {', '.join(f'`{label}`' for label in config.labels)}",
+        f"- Training texts: {info.get('n_train', 'unknown')}",
+    ]
+    if info.get("train"):
+        lines.append(f"- Body training arguments: `{json.dumps(info['train'], sort_keys=True)}`")
+    if metrics:
+        lines += ["", "## Metrics", "", "| metric | value |", "|---|---|"]
+        lines += [f"| {k} | {v} |" for k, v in metrics.items() if isinstance(v, (int, float, str))]
+    lines += [
+        "",
+        "## Use",
+        "",
+        "```python",
+        "from fewshot import FewShotModel",
+        "",
+        f'model = FewShotModel.load("{name}")',
+        'model.predict(["some text"])        # label names',
+        'model.predict_proba(["some text"])  # columns follow model.labels',
+        "```",
+        "",
+        "From the shell: `fewshot predict --model DIR --input texts.csv --output labels.csv`; "
+        "`fewshot info DIR` shows this card's facts.",
+        "",
+    ]
+    return "\n".join(lines)

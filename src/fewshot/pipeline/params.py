@@ -1,0 +1,299 @@
+"""The params schema: ``params.yaml`` validated and mapped onto the library's arguments objects.
+
+One pydantic model per section. Defaults are not kept here: every field's default is read from the
+library's arguments objects (:class:`~fewshot.training.TrainingArguments`,
+:class:`~fewshot.heads.HeadArguments`, :class:`~fewshot.distill.TeacherArguments`,
+:class:`~fewshot.distill.DistillationArguments`, ...), and the shipped ``params.yaml`` equals them (a
+test), so removing a key from it changes nothing. Errors name the key (``train.num_epoch``), say what is
+wrong, and suggest the fix (``did you mean 'num_epochs'?``). Params files are read with ruamel.yaml,
+which reads ``2e-05`` (as written by ``dvc exp run -S``) as a float, unlike PyYAML.
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from fewshot.arguments import (
+    DistillationArguments,
+    HeadArguments,
+    HeadPhaseArguments,
+    PairArguments,
+    SampleArguments,
+    TeacherArguments,
+    TrainingArguments,
+    head_params,
+)
+from fewshot.batching import BATCHING
+from fewshot.errors import ParamsError
+from fewshot.losses import DISTANCE_METRICS, LOSSES
+from fewshot.metrics import DEFAULT_METRICS, METRICS
+from fewshot.pairs import STRATEGIES
+
+_TRAIN, _TEACHER, _HEAD = TrainingArguments(), TeacherArguments(), HeadArguments()
+_DISTILL, _SAMPLE, _PAIRS = DistillationArguments(), SampleArguments(), PairArguments()
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+
+
+class DataParams(_Section):
+    """Where the labelled data comes from (shared by every stage that reads it): the pipeline's own keys."""
+
+    train: str = "data/raw/train.parquet"
+    test: str = "data/raw/test.parquet"
+    text_column: str = "text"
+    label_column: str = "label_text"
+    label_names: list[str] | None = None  # integer label i (or multi-hot position i) is named label_names[i]
+
+
+class SampleParams(_Section):
+    num_samples: int = Field(_SAMPLE.num_samples, ge=1)
+    unlabeled: int = Field(_SAMPLE.unlabeled, ge=0)
+    allow_fewer: bool = _SAMPLE.allow_fewer
+    validation: int = Field(_SAMPLE.validation, ge=0)
+
+    def arguments(self, seed: int) -> SampleArguments:
+        return SampleArguments(**self.model_dump(), seed=seed)
+
+
+class PairsParams(_Section):
+    sampling_strategy: Literal[STRATEGIES] = _PAIRS.sampling_strategy  # type: ignore[valid-type]
+    num_iterations: int | None = Field(_PAIRS.num_iterations, ge=1)
+    max_pairs: int = _PAIRS.max_pairs
+    include_self_pairs: bool = _PAIRS.include_self_pairs
+
+    @field_validator("max_pairs")
+    @classmethod
+    def _max_pairs(cls, v: int) -> int:
+        if v != -1 and v < 2:
+            raise ValueError("must be -1 (no limit) or at least 2")
+        return v
+
+    def arguments(self, seed: int) -> PairArguments:
+        return PairArguments(**self.model_dump(), seed=seed)
+
+
+PosInt = Annotated[int, Field(ge=1)]
+PosFloat = Annotated[float, Field(gt=0)]
+
+
+def _two_phase(value: Any, kind: type) -> Any:
+    """One positive number, or a pair ``[body_phase, head_phase]`` of them; one clear error otherwise."""
+    what = "integer" if kind is int else "number"
+    values = list(value) if isinstance(value, (list, tuple)) else [value]
+    ok = len(values) in (1, 2) and all(
+        isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0 and (kind is float or float(v).is_integer())
+        for v in values
+    )
+    if not ok or (isinstance(value, (list, tuple)) and len(values) != 2):
+        raise ValueError(f"must be a positive {what} or a pair [body_phase, head_phase] of them, e.g. [1, 16]")
+    values = [kind(v) for v in values]
+    return tuple(values) if isinstance(value, (list, tuple)) else values[0]
+
+
+class HeadParams(_Section):
+    """The classifier on the embeddings (:class:`~fewshot.heads.HeadArguments`)."""
+
+    type: str = _HEAD.type
+    params: dict[str, Any] = Field(default_factory=lambda: dict(_HEAD.params))
+    multi_target_strategy: Literal["one-vs-rest", "multi-output", "classifier-chain"] | None = (
+        _HEAD.multi_target_strategy
+    )
+    early_stopping_patience: int | None = Field(_HEAD.early_stopping_patience, ge=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _params_over_the_type_defaults(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("params", {}), dict):
+            data = {**data, "params": head_params(data.get("type", _HEAD.type), data.get("params"))}
+        return data
+
+    @field_validator("type")
+    @classmethod
+    def _type(cls, v: str) -> str:
+        if v not in ("logistic_regression", "differentiable") and "." not in v:
+            raise ValueError(
+                "must be 'logistic_regression', 'differentiable' or the dotted name of a classifier class "
+                "such as 'sklearn.svm.LinearSVC'"
+            )
+        return v
+
+    def arguments(self) -> HeadArguments:
+        return HeadArguments(**self.model_dump())
+
+
+class TrainParams(_Section):
+    """How a body is trained (:class:`~fewshot.training.TrainingArguments`): the student's ``train``
+    section; the teacher's extends it."""
+
+    model: str = _TRAIN.model
+    batching: Literal[BATCHING] = _TRAIN.batching  # type: ignore[valid-type]
+    num_epochs: PosInt | tuple[PosInt, PosInt] = _TRAIN.num_epochs
+    batch_size: PosInt | tuple[PosInt, PosInt] = _TRAIN.batch_size
+    body_learning_rate: PosFloat | tuple[PosFloat, PosFloat] = _TRAIN.body_learning_rate
+    warmup_proportion: float = Field(_TRAIN.warmup_proportion, ge=0, lt=1)
+    max_steps: int | Literal["auto"] = _TRAIN.max_steps
+    loss: Literal[LOSSES] = _TRAIN.loss  # type: ignore[valid-type]
+    margin: float | None = Field(_TRAIN.margin, gt=0)
+    distance_metric: Literal[DISTANCE_METRICS] | None = _TRAIN.distance_metric  # type: ignore[valid-type]
+    max_length: int | None = Field(_TRAIN.max_length, ge=8)
+    head_learning_rate: float = Field(_TRAIN.head_learning_rate, gt=0)
+    l2_weight: float = Field(_TRAIN.l2_weight, ge=0)
+    end_to_end: bool = _TRAIN.end_to_end
+
+    @field_validator("num_epochs", "batch_size", mode="before")
+    @classmethod
+    def _int_phases(cls, v: Any) -> Any:
+        return _two_phase(v, int)
+
+    @field_validator("body_learning_rate", mode="before")
+    @classmethod
+    def _float_phases(cls, v: Any) -> Any:
+        return _two_phase(v, float)
+
+    @field_validator("max_steps", mode="before")
+    @classmethod
+    def _max_steps(cls, v: Any) -> int | str:
+        if v == "auto":
+            return v
+        whole = isinstance(v, int) and not isinstance(v, bool) or isinstance(v, str) and v.lstrip("-").isdigit()
+        if not whole or int(v) == 0 or int(v) < -1:
+            raise ValueError(
+                "must be 'auto' (groups: one step per 2 texts per class, at least 5), -1 (train for num_epochs) "
+                "or a positive number of steps"
+            )
+        return int(v)
+
+    def arguments(self, seed: int) -> TrainingArguments:
+        return TrainingArguments(**self.model_dump(), seed=seed)
+
+
+class TeacherParams(TrainParams):
+    """The teacher (:class:`~fewshot.distill.TeacherArguments`): trained the SetFit way on the same pairs
+    and few-shot texts, with its own head."""
+
+    model: str = _TEACHER.model
+    batching: Literal[BATCHING] = _TEACHER.batching  # type: ignore[valid-type]
+    num_epochs: PosInt | tuple[PosInt, PosInt] = _TEACHER.num_epochs
+    batch_size: PosInt | tuple[PosInt, PosInt] = _TEACHER.batch_size
+    body_learning_rate: PosFloat | tuple[PosFloat, PosFloat] = _TEACHER.body_learning_rate
+    max_steps: int | Literal["auto"] = _TEACHER.max_steps
+    head: HeadParams = HeadParams()
+
+    def arguments(self, seed: int) -> TeacherArguments:
+        return TeacherArguments(**self.model_dump(exclude={"head"}), head=self.head.arguments(), seed=seed)
+
+
+class DistillParams(_Section):
+    """Teach the trained student from the teacher on unlabeled texts
+    (:class:`~fewshot.distill.DistillationArguments`)."""
+
+    num_iterations: int | None = Field(_DISTILL.num_iterations, ge=1)
+    max_steps: int = _DISTILL.max_steps
+    batch_size: int = Field(_DISTILL.batch_size, ge=1)
+    body_learning_rate: float = Field(_DISTILL.body_learning_rate, gt=0)
+    warmup_proportion: float = Field(_DISTILL.warmup_proportion, ge=0, lt=1)
+    include_labeled: bool = _DISTILL.include_labeled
+    head: HeadParams = HeadParams()
+
+    @field_validator("max_steps")
+    @classmethod
+    def _max_steps(cls, v: int) -> int:
+        if v == 0 or v < -1:
+            raise ValueError("must be -1 (one pass over the pairs) or a positive number of steps")
+        return v
+
+    def arguments(self, seed: int) -> DistillationArguments:
+        return DistillationArguments(**self.model_dump(exclude={"head"}), head=self.head.arguments(), seed=seed)
+
+
+class EvaluateParams(_Section):
+    batch_size: int = Field(64, ge=1)
+    metrics: list[Literal[METRICS]] = Field(default_factory=lambda: list(DEFAULT_METRICS))  # type: ignore[valid-type]
+
+
+class RegistryParams(_Section):
+    """Which pipeline model the ``register`` stage logs as an MLflow model, and its registry name."""
+
+    model: str = Field("distilled", pattern=r"^[A-Za-z0-9_.-]+$")
+    name: str = Field("fewshot", min_length=1)
+
+
+class Params(_Section):
+    seed: int = _TRAIN.seed
+    data: DataParams = DataParams()
+    sample: SampleParams = SampleParams()
+    pairs: PairsParams = PairsParams()
+    train: TrainParams = TrainParams()
+    head: HeadParams = HeadParams()
+    teacher: TeacherParams = TeacherParams()
+    distill: DistillParams = DistillParams()
+    evaluate: EvaluateParams = EvaluateParams()
+    registry: RegistryParams = RegistryParams()
+
+    def head_phase(self) -> HeadPhaseArguments:
+        """The student's differentiable-head phase: ``train``'s head-phase values, ``head``'s patience."""
+        return self.train.arguments(self.seed).head_phase(self.head.early_stopping_patience)
+
+
+def _suggest(bad: str, choices: list[str]) -> str:
+    close = difflib.get_close_matches(bad, choices, n=1, cutoff=0.6)
+    if close:
+        return f"did you mean '{close[0]}'?"
+    return "known keys: " + ", ".join(sorted(choices))
+
+
+def _model_at(loc: tuple) -> type[BaseModel]:
+    model: type[BaseModel] = Params
+    for part in loc:
+        field = model.model_fields.get(str(part)) if isinstance(part, str) else None
+        ann = getattr(field, "annotation", None) if field else None
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            model = ann
+        else:
+            break
+    return model
+
+
+def _format(err: ValidationError, source: str) -> str:
+    lines = []
+    for e in err.errors():
+        key = ".".join(str(p) for p in e["loc"])
+        if e["type"] == "extra_forbidden":
+            parent = _model_at(e["loc"][:-1])
+            hint = _suggest(str(e["loc"][-1]), list(parent.model_fields))
+            lines.append(f"{source}: unknown key '{key}': {hint}")
+        else:
+            got = e.get("input")
+            lines.append(f"{source}: '{key}' {e['msg'].lower()} (got {got!r}); fix it in {source}")
+    return "\n".join(lines)
+
+
+def parse_params(raw: dict[str, Any] | None, source: str = "params") -> Params:
+    """Validate a params mapping; raise ParamsError naming every bad key."""
+    try:
+        return Params.model_validate(raw or {})
+    except ValidationError as err:
+        raise ParamsError(_format(err, source)) from None
+
+
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    from ruamel.yaml import YAML
+
+    path = Path(path)
+    if not path.exists():
+        raise ParamsError(f"{path}: params file not found; run from the project root or pass its path")
+    data = YAML(typ="safe", pure=True).load(path.read_text())
+    if data is not None and not isinstance(data, dict):
+        raise ParamsError(f"{path}: expected a mapping of sections at the top level")
+    return data or {}
+
+
+def load_params(path: str | Path = "params.yaml") -> Params:
+    """Read and validate a params file (ruamel.yaml, so ``2e-05`` stays a float)."""
+    return parse_params(read_yaml(path), source=str(path))

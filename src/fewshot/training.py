@@ -1,0 +1,143 @@
+"""Body training: ``train_body(body, pairs, TrainingArguments(...))``.
+
+The body is fine-tuned contrastively with sentence-transformers' trainer: on the pairs (a pair loss, in
+setfit's pair-by-pair batches or in grouped batches, :mod:`fewshot.batching`), or on the labelled
+few-shot texts (a batch loss, :mod:`fewshot.losses`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import pandas as pd
+
+from fewshot.arguments import TrainingArguments
+from fewshot.errors import TrainingError
+
+__all__ = ["TrainResult", "TrainingArguments", "tokenize_distinct", "train_body"]
+
+
+@dataclass
+class TrainResult:
+    steps: int
+    losses: list[tuple[int, float]] = field(default_factory=list)  # (step, training loss)
+    seconds: float = 0.0
+
+
+def tokenize_distinct(preprocess: Callable) -> Callable:
+    """Wrap a collator's ``preprocess_fn`` so each distinct text of a column is tokenized once.
+
+    A grouped batch lists every pair of its texts, so a column of 768 pairs holds ~32 distinct texts.
+    The result is the same as tokenizing the whole column (same padding: the longest text is among the
+    distinct ones); only the rows are copied instead of recomputed.
+    """
+    from torch import Tensor, tensor
+
+    def distinct(inputs, *args, **kwargs):
+        if not inputs or not all(isinstance(t, str) for t in inputs):
+            return preprocess(inputs, *args, **kwargs)
+        index: dict[str, int] = {}
+        inverse = tensor([index.setdefault(t, len(index)) for t in inputs])
+        if len(index) == len(inputs):
+            return preprocess(inputs, *args, **kwargs)
+        out = preprocess(list(index), *args, **kwargs)
+        return {
+            k: v[inverse] if isinstance(v, Tensor) and v.ndim >= 1 and v.shape[0] == len(index) else v
+            for k, v in out.items()
+        }
+
+    return distinct
+
+
+def _dataset(pairs: pd.DataFrame, labeled: pd.DataFrame | None, args: TrainingArguments):
+    """The trainer's dataset: the text pairs, or the labelled texts for a batch loss."""
+    from datasets import Dataset
+
+    from fewshot.losses import is_batch_loss, label_codes
+
+    if is_batch_loss(args.loss):
+        if labeled is None or len(labeled) == 0:
+            raise TrainingError(f"train.loss={args.loss} trains on labelled texts, and none were given")
+        codes = label_codes(labeled["label"])
+        return Dataset.from_dict({"text": [str(t) for t in labeled["text"]], "label": codes.tolist()})
+    if len(pairs) == 0:
+        raise TrainingError("pairs: no pairs to train on. Fix: check the pairs stage output")
+    return Dataset.from_pandas(pairs[["sentence_1", "sentence_2", "label"]].reset_index(drop=True))
+
+
+def train_body(
+    body,
+    pairs: pd.DataFrame,
+    args: TrainingArguments | None = None,
+    labeled: pd.DataFrame | None = None,
+    on_log: Callable[[int, float], None] | None = None,
+    output_dir: str | Path | None = None,
+    **fields,
+) -> TrainResult:
+    """Fine-tune ``body`` in place on text pairs (``sentence_1``, ``sentence_2``, ``label``).
+
+    ``fields`` override ``args`` (e.g. ``train_body(body, pairs, max_steps=20)``). A batch loss trains on
+    ``labeled`` texts (``text``, ``label``) instead, in labelled batches. ``on_log(step, loss)`` is called
+    at every step.
+    """
+    import tempfile
+    import time
+
+    import torch
+    from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
+    from transformers import PrinterCallback, TrainerCallback
+
+    from fewshot.batching import resolve_steps, trainer_args
+    from fewshot.losses import is_batch_loss, make_loss
+    from fewshot.runtime import deterministic, heap_frozen, progress_enabled, quiet_libraries
+
+    args = replace(args or TrainingArguments(), **fields)
+    # a batch loss trains on labelled batches of the few-shot texts, not on groups of pairs
+    batching = "pairs" if is_batch_loss(args.loss) else args.batching
+    dataset = _dataset(pairs, labeled, args)
+    max_steps = resolve_steps(args.max_steps, batching, pairs)
+    losses: list[tuple[int, float]] = []
+
+    class _Record(TrainerCallback):
+        def on_log(self, _args, state, control, logs=None, **kw):
+            if logs and "loss" in logs:
+                losses.append((int(state.global_step), float(logs["loss"])))
+                if on_log:
+                    on_log(int(state.global_step), float(logs["loss"]))
+
+    quiet_libraries()
+    with tempfile.TemporaryDirectory() as tmp:
+        trainer_arguments = SentenceTransformerTrainingArguments(
+            output_dir=str(output_dir or tmp),
+            num_train_epochs=args.phase("num_epochs", 0),
+            per_device_train_batch_size=args.phase("batch_size", 0),
+            learning_rate=args.phase("body_learning_rate", 0),
+            warmup_steps=args.warmup_proportion,
+            max_steps=max_steps,
+            seed=args.seed,
+            data_seed=args.seed,
+            logging_steps=1,
+            save_strategy="no",
+            report_to="none",
+            disable_tqdm=not progress_enabled(),
+            dataloader_drop_last=False,
+            dataloader_pin_memory=torch.cuda.is_available(),
+            **trainer_args(batching),
+        )
+        trainer = SentenceTransformerTrainer(
+            model=body,
+            args=trainer_arguments,
+            train_dataset=dataset,
+            loss=make_loss(body, args.loss, args.margin, args.distance_metric),
+            callbacks=[_Record()],
+        )
+        trainer.remove_callback(PrinterCallback)  # the loss is logged by the caller (MLflow, loss.csv)
+        trainer.data_collator.preprocess_fn = tokenize_distinct(trainer.data_collator.preprocess_fn)
+        start = time.perf_counter()
+        with heap_frozen(), deterministic():
+            out = trainer.train()
+        seconds = time.perf_counter() - start
+    body.eval()
+    return TrainResult(steps=int(out.global_step), losses=losses, seconds=seconds)

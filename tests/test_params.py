@@ -1,0 +1,168 @@
+"""The params schema (fewshot.pipeline.params): params.yaml validated and mapped onto the library's
+arguments objects, which hold the only defaults."""
+
+import dataclasses
+
+import pytest
+from conftest import ROOT
+from ruamel.yaml import YAML
+
+from fewshot.arguments import (
+    DistillationArguments,
+    HeadArguments,
+    HeadPhaseArguments,
+    PairArguments,
+    SampleArguments,
+    TeacherArguments,
+    TrainingArguments,
+)
+from fewshot.errors import ParamsError
+from fewshot.pipeline.params import Params, load_params, parse_params
+
+
+def _shipped() -> dict:
+    return YAML(typ="safe", pure=True).load((ROOT / "params.yaml").read_text())
+
+
+def leaves(mapping: dict, prefix: str = "") -> dict:
+    """Every leaf key of a params mapping as ``section.key``; ``*.params`` (a free mapping) is a leaf."""
+    out = {}
+    for key, value in mapping.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict) and key != "params":
+            out.update(leaves(value, f"{name}."))
+        else:
+            out[name] = value
+    return out
+
+
+def _without(mapping: dict, dotted: str) -> dict:
+    import copy
+
+    out = copy.deepcopy(mapping)
+    *parents, last = dotted.split(".")
+    node = out
+    for part in parents:
+        node = node[part]
+    del node[last]
+    return out
+
+
+def test_the_shipped_params_equal_the_library_defaults():
+    assert load_params(ROOT / "params.yaml") == Params()
+    assert set(leaves(_shipped())) == set(leaves(Params().model_dump()))  # every knob is shown
+
+
+@pytest.mark.parametrize("key", sorted(leaves(_shipped())))
+def test_removing_any_key_changes_nothing(key):
+    assert parse_params(_without(_shipped(), key)) == Params()
+
+
+def test_the_schema_keeps_no_defaults_of_its_own():
+    params = Params()
+    seed = params.seed
+    assert params.train.arguments(seed) == TrainingArguments()
+    assert params.teacher.arguments(seed) == TeacherArguments()
+    assert params.distill.arguments(seed) == DistillationArguments()
+    assert params.head.arguments() == HeadArguments()
+    assert params.sample.arguments(seed) == SampleArguments()
+    assert params.pairs.arguments(seed) == PairArguments()
+    assert params.head_phase() == HeadPhaseArguments()
+    assert seed == TrainingArguments.seed
+
+
+def test_the_shared_seed_reaches_every_arguments_object():
+    params = parse_params({"seed": 7})
+    for args in (
+        params.train.arguments(7),
+        params.teacher.arguments(7),
+        params.distill.arguments(7),
+        params.sample.arguments(7),
+        params.pairs.arguments(7),
+        params.head_phase(),
+    ):
+        assert args.seed == 7
+
+
+def test_typo_in_a_key_names_it_and_suggests_the_fix():
+    with pytest.raises(ParamsError, match=r"unknown key 'train.num_epoch': did you mean 'num_epochs'\?"):
+        parse_params({"train": {"num_epoch": 3}})
+    with pytest.raises(ParamsError, match=r"unknown key 'sampel': did you mean 'sample'\?"):
+        parse_params({"sampel": {}})
+
+
+def test_bad_value_names_the_key():
+    with pytest.raises(ParamsError, match=r"'pairs.sampling_strategy'.*'random'"):
+        parse_params({"pairs": {"sampling_strategy": "random"}})
+    with pytest.raises(ParamsError, match=r"'train.num_epochs'"):
+        parse_params({"train": {"num_epochs": 0}})
+    with pytest.raises(ParamsError, match=r"'head.type'"):
+        parse_params({"head": {"type": "svm"}})
+    with pytest.raises(ParamsError, match="'evaluate.metrics.0'"):
+        parse_params({"evaluate": {"metrics": ["auc"]}})
+    with pytest.raises(ParamsError, match="'train.loss'"):
+        parse_params({"train": {"loss": "NoLoss"}})
+
+
+def test_dvc_style_scientific_notation_is_a_float(tmp_path):
+    # `dvc exp run -S train.body_learning_rate=2e-05` writes this; PyYAML would read a string
+    path = tmp_path / "params.yaml"
+    path.write_text("train:\n  body_learning_rate: 2e-05\n")
+    assert load_params(path).train.body_learning_rate == 2e-5
+
+
+def test_head_params_are_a_free_mapping():
+    assert parse_params({"head": {"params": {"C": 0.5, "class_weight": "balanced"}}}).head.params["C"] == 0.5
+
+
+def test_two_phase_values_scalar_pair_and_setfit_defaults():
+    params = parse_params({"train": {"num_epochs": 3, "batch_size": [8, 4], "body_learning_rate": [3e-5, 1e-6]}})
+    train = params.train.arguments(params.seed)
+    assert train.phase("num_epochs", 0) == 3
+    assert train.head_phase().num_epochs == 16  # a scalar sets the body phase; the head phase keeps setfit's 16
+    assert (train.phase("batch_size", 0), train.phase("batch_size", 1)) == (8, 4)
+    assert train.head_phase().body_learning_rate == 1e-6
+    assert dataclasses.asdict(Params().head_phase()) == {
+        "num_epochs": 16,
+        "batch_size": 2,
+        "body_learning_rate": 1e-5,
+        "head_learning_rate": 1e-2,
+        "l2_weight": 1e-2,
+        "end_to_end": False,
+        "max_length": None,
+        "early_stopping_patience": None,
+        "seed": 42,
+    }
+    teacher = parse_params({"teacher": {"num_epochs": [2, 5]}}).teacher.arguments(42)  # the teacher has them too
+    assert teacher.head_phase().num_epochs == 5
+
+
+def test_two_phase_value_written_by_dvc_exp_run_set_param(tmp_path):
+    from dvc.utils.hydra import apply_overrides  # what `dvc exp run -S` calls on params.yaml
+
+    path = tmp_path / "params.yaml"
+    path.write_text("train:\n  num_epochs: 5\n  body_learning_rate: 2.0e-05\n")
+    apply_overrides(path, ["train.num_epochs=[3,10]", "train.body_learning_rate=[2e-05,1e-05]"])
+    train = load_params(path).train
+    assert train.num_epochs == (3, 10) and train.body_learning_rate == (2e-5, 1e-5)
+
+
+@pytest.mark.parametrize("value", [0, [3, 0], [1, 2, 3], "many", 2.5])
+def test_bad_two_phase_values_name_the_key(value):
+    with pytest.raises(ParamsError, match=r"'train.num_epochs'.*pair \[body_phase, head_phase\]"):
+        parse_params({"train": {"num_epochs": value}})
+
+
+def test_max_steps_param_takes_auto_a_count_or_minus_one():
+    assert parse_params({"train": {"max_steps": "auto"}}).train.max_steps == "auto"
+    assert parse_params({"teacher": {"max_steps": "7"}}).teacher.max_steps == 7
+    for bad in (0, -2, 2.5, "automatic"):
+        with pytest.raises(ParamsError, match=r"train.max_steps.*'auto'.*-1.*positive number of steps"):
+            parse_params({"train": {"max_steps": bad}})
+
+
+def test_batching_param_is_validated_and_the_teacher_has_it():
+    params = parse_params({"train": {"batching": "groups"}})
+    assert params.train.batching == "groups" and params.teacher.batching == "pairs"
+    with pytest.raises(ParamsError, match="train.batching"):
+        parse_params({"train": {"batching": "triples"}})
