@@ -1,7 +1,7 @@
 """distill: the trained student body learns the teacher's similarities and labels on unlabeled texts.
 
 usage: python stages/distill.py TEACHER_DIR STUDENT_BODY_DIR UNLABELED_PARQUET TRAIN_PARQUET OUT_DIR
-       PAIRS_PARQUET LOSS_CSV
+       PAIRS_PARQUET LOSS_CSV METRICS_JSON
 """
 
 import sys
@@ -10,7 +10,7 @@ import pandas as pd
 
 from fewshot.distill import distill
 from fewshot.errors import run_main
-from fewshot.io import write_csv, write_parquet
+from fewshot.io import write_csv, write_json, write_parquet
 from fewshot.labels import sorted_labels
 from fewshot.model import FewShotModel
 from fewshot.pipeline import tracking
@@ -19,7 +19,9 @@ from fewshot.sources import load_body, read_body_info
 
 
 def main() -> None:
-    teacher_dir, student_body_dir, unlabeled_path, train_path, out_dir, pairs_path, loss_csv = sys.argv[1:8]
+    teacher_dir, student_body_dir, unlabeled_path, train_path, out_dir, pairs_path, loss_csv, metrics_path = sys.argv[
+        1:9
+    ]
     params = load_params()
     args = params.distill.arguments(params.seed)
     teacher = FewShotModel.load(teacher_dir)
@@ -41,6 +43,8 @@ def main() -> None:
         result.model.save(out_dir)
         write_parquet(result.pairs, pairs_path)
         write_csv(pd.DataFrame(result.train.losses, columns=["step", "loss"]), loss_csv)
+        write_json({"steps": result.train.steps, "n_pairs": len(result.pairs)}, metrics_path)
+        run.log_parent_metrics({"distill.steps": result.train.steps, "distill.n_pairs": len(result.pairs)})
         targets = result.pairs["label"]
         run.log_metrics(
             {

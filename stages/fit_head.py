@@ -1,11 +1,10 @@
 """fit_head: fit the student's head on the few-shot train set: on its embeddings by the trained body (cached
-by `embed`), or, for the differentiable head, in a head phase that with train.end_to_end also trains the body.
+by `embed`), or, for the differentiable head, in a head phase that with head.end_to_end also trains the body.
 
 usage: python stages/fit_head.py BODY_DIR TRAIN_PARQUET EMBEDDINGS_DIR OUT_DIR VALIDATION_PARQUET
 """
 
 import sys
-from dataclasses import asdict
 from pathlib import Path
 
 import pandas as pd
@@ -24,14 +23,13 @@ from fewshot.sources import load_body, read_body_info
 def main() -> None:
     body_dir, train_path, embeddings_dir, out_dir, validation_path = sys.argv[1:6]
     params = load_params()
-    phase = params.head_phase()
     few_shot = pd.read_parquet(train_path)
     validation = pd.read_parquet(validation_path) if Path(validation_path).exists() else few_shot.iloc[:0]
     body = load_body(body_dir, field=body_dir)
     embeddings = cached(embeddings_dir, "train", list(few_shot["text"]), body_dir)
-    head = make_head(params.head.arguments(), phase, multi_label=any_multi_label(few_shot["label"]))
+    head = make_head(params.head.arguments(params.seed), multi_label=any_multi_label(few_shot["label"]))
 
-    logged = {"seed": params.seed, "head": params.head.model_dump(), "head_phase": asdict(phase)}
+    logged = {"seed": params.seed, "head": params.head.model_dump()}
     with tracking.stage_run("fit_head", logged) as run:
         student = FewShotModel.fit(
             body,

@@ -1,6 +1,6 @@
 """train_body: fine-tune the student's Sentence-Transformers body contrastively on the pairs.
 
-usage: python stages/train_body.py PAIRS_PARQUET OUT_DIR LOSS_CSV TRAIN_PARQUET
+usage: python stages/train_body.py PAIRS_PARQUET OUT_DIR LOSS_CSV TRAIN_PARQUET METRICS_JSON
    or: FEWSHOT_NPROC=2 python -m fewshot.pipeline.launch stages/train_body.py ...   (DDP; rank 0 writes)
 (the batch losses, e.g. BatchHardTripletLoss, train on TRAIN_PARQUET's labelled texts, not on the pairs)
 """
@@ -10,8 +10,8 @@ import sys
 import pandas as pd
 
 from fewshot.errors import run_main
-from fewshot.io import atomic_dir, write_csv
-from fewshot.pipeline import tracking
+from fewshot.io import atomic_dir
+from fewshot.pipeline import report, tracking
 from fewshot.pipeline.params import load_params
 from fewshot.runtime import is_main_process
 from fewshot.sources import load_body, n_parameters, save_body
@@ -19,7 +19,7 @@ from fewshot.training import train_body
 
 
 def main() -> None:
-    pairs_path, out_dir, loss_csv, train_path = sys.argv[1:5]
+    pairs_path, out_dir, loss_csv, train_path, metrics_path = sys.argv[1:6]
     params = load_params()
     args = params.train.arguments(params.seed)
     pairs = pd.read_parquet(pairs_path)
@@ -31,17 +31,13 @@ def main() -> None:
         result = train_body(body, pairs, args, labeled=few_shot, on_log=log_loss)
         if not is_main_process():  # torchrun (FEWSHOT_NPROC > 1): rank 0 writes
             return
-        info = {
-            "base_model": args.model,
-            "train": params.train.model_dump(),
-            "seed": params.seed,
-            "n_pairs": len(pairs),
-        }
+        # only what shaped the body (the arguments as resolved), so a change that trains the same body
+        # leaves its bytes, and every stage after it, as they were
+        info = {"base_model": args.model, "train": result.arguments, "n_pairs": len(pairs)}
         with atomic_dir(out_dir) as tmp:
             save_body(body, tmp, info=info)
-        write_csv(pd.DataFrame(result.losses, columns=["step", "loss"]), loss_csv)
-        run.log_metrics({"train_seconds": result.seconds, "steps": result.steps, "n_parameters": n_parameters(body)})
-    print(f"train_body: {result.steps} steps in {result.seconds:.1f} s -> {out_dir}")
+        report.body_training(run, result, "student_body", loss_csv, metrics_path, n_parameters(body))
+    print(f"train_body: {result.steps} steps ({result.epochs:g} epochs) in {result.seconds:.1f} s -> {out_dir}")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """train_teacher: train the teacher the SetFit way (body on the pairs, then its head) in one stage.
 
 Same library calls as the student's train_body and fit_head; the `teacher` params section.
-usage: python stages/train_teacher.py PAIRS_PARQUET TRAIN_PARQUET OUT_DIR LOSS_CSV
+usage: python stages/train_teacher.py PAIRS_PARQUET TRAIN_PARQUET OUT_DIR LOSS_CSV METRICS_JSON
    or: FEWSHOT_NPROC=2 python -m fewshot.pipeline.launch stages/train_teacher.py ...   (DDP; rank 0 writes)
 """
 
@@ -11,10 +11,9 @@ import pandas as pd
 
 from fewshot.errors import run_main
 from fewshot.heads import make_head
-from fewshot.io import write_csv
 from fewshot.labels import any_multi_label
 from fewshot.model import FewShotModel
-from fewshot.pipeline import tracking
+from fewshot.pipeline import report, tracking
 from fewshot.pipeline.params import load_params
 from fewshot.runtime import is_main_process
 from fewshot.sources import load_body
@@ -22,7 +21,7 @@ from fewshot.training import train_body
 
 
 def main() -> None:
-    pairs_path, train_path, out_dir, loss_csv = sys.argv[1:5]
+    pairs_path, train_path, out_dir, loss_csv, metrics_path = sys.argv[1:6]
     params = load_params()
     args = params.teacher.arguments(params.seed)
     pairs = pd.read_parquet(pairs_path)
@@ -34,24 +33,12 @@ def main() -> None:
         result = train_body(teacher_body, pairs, args, labeled=few_shot, on_log=log_loss)
         if not is_main_process():  # torchrun (FEWSHOT_NPROC > 1): rank 0 fits the head and writes
             return
-        head = make_head(
-            args.head,
-            args.head_phase(args.head.early_stopping_patience),
-            multi_label=any_multi_label(few_shot["label"]),
-        )
-        info = {
-            "base_model": args.model,
-            "train": params.teacher.model_dump(exclude={"head"}),
-            "seed": params.seed,
-            "n_pairs": len(pairs),
-        }
+        head = make_head(args.head, multi_label=any_multi_label(few_shot["label"]))
+        info = {"base_model": args.model, "train": result.arguments, "n_pairs": len(pairs)}
         teacher = FewShotModel.fit(teacher_body, few_shot["text"], few_shot["label"], head, info=info)
         teacher.save(out_dir)
-        write_csv(pd.DataFrame(result.losses, columns=["step", "loss"]), loss_csv)
-        run.log_metrics(
-            {"train_seconds": result.seconds, "steps": result.steps, "n_parameters": teacher.n_parameters()}
-        )
-    print(f"train_teacher: {result.steps} steps in {result.seconds:.1f} s, labels {teacher.labels} -> {out_dir}")
+        report.body_training(run, result, "teacher_body", loss_csv, metrics_path, teacher.n_parameters())
+    print(f"train_teacher: {result.steps} steps ({result.epochs:g} epochs) in {result.seconds:.1f} s -> {out_dir}")
 
 
 if __name__ == "__main__":

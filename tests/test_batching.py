@@ -8,7 +8,7 @@ from fewshot.batching import (
     GroupBatchSampler,
     auto_steps,
     group_pairs,
-    resolve_steps,
+    resolve_epochs,
     text_codes,
     texts_per_class,
     trainer_args,
@@ -140,20 +140,20 @@ def test_texts_per_class_is_read_from_the_pairs(strategy):
     assert texts_per_class(np.array([0, 0, 1]), np.array([1, 2, 2]), np.array([1.0, 0.0, 0.0])) == 1.5
 
 
-def test_auto_steps_grow_with_the_texts_per_class_and_only_for_groups(texts):
+def test_auto_epochs_reach_the_auto_steps_and_only_for_groups(texts):
     assert [auto_steps(k) for k in (2, 8, 10, 16, 33, 64)] == [5, 5, 5, 8, 17, 32]
-    pairs = text_pairs(generate_pairs(texts.label), texts.text)  # 3 classes of 8
-    assert resolve_steps("auto", "groups", pairs) == 5
+    pairs = text_pairs(generate_pairs(texts.label), texts.text)  # 3 classes of 8: one group of 24 texts
+    assert resolve_epochs("auto", "groups", 64, pairs) == 5
+    assert resolve_epochs("auto", "groups", 12, pairs) == 3  # 2 groups an epoch: 3 epochs reach 5 steps
     many = make_texts(24, seed=1)
-    assert resolve_steps("auto", "groups", text_pairs(generate_pairs(many.label), many.text)) == 12
-    assert resolve_steps("auto", "pairs", pairs) == -1  # setfit's way: num_epochs passes
-    assert resolve_steps(7, "groups", pairs) == 7 and resolve_steps(-1, "groups", pairs) == -1
+    assert resolve_epochs("auto", "groups", 64, text_pairs(generate_pairs(many.label), many.text)) == 6  # 12 steps
+    assert resolve_epochs("auto", "pairs", 64, pairs) == 1  # setfit's way: one pass
+    assert resolve_epochs(7, "groups", 64, pairs) == 7
 
 
-def test_training_with_auto_steps_runs_that_many_steps(tiny_body_dir):
+def test_training_with_auto_epochs_runs_that_many_steps(tiny_body_dir):
     many = make_texts(24, seed=1)
-    pairs = text_pairs(generate_pairs(many.label), many.text)
-    result = train_body(
-        load_body(str(tiny_body_dir)), pairs, max_steps="auto", batch_size=16, seed=0, batching="groups"
-    )
-    assert result.steps == 12 and len(result.losses) == 12
+    pairs = text_pairs(generate_pairs(many.label), many.text)  # 72 texts, 16 a group: 5 groups an epoch
+    result = train_body(load_body(str(tiny_body_dir)), pairs, num_epochs="auto", batch_size=16, seed=0)
+    assert result.epochs == 3 and result.steps == 15 and len(result.losses) == 15  # the fewest epochs reaching 12
+    assert result.arguments["epochs"] == 3 and result.arguments["steps"] == 15

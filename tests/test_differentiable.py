@@ -6,14 +6,13 @@ import pytest
 import torch
 from tiny import PROBE, fit
 
-from fewshot.arguments import HeadPhaseArguments
 from fewshot.errors import HeadError
 from fewshot.heads import Examples, HeadArguments, make_head
 from fewshot.heads.differentiable import DifferentiableHead, class_weights
 from fewshot.model import FewShotModel
 from fewshot.sources import load_body
 
-FAST = HeadPhaseArguments(num_epochs=4, batch_size=4, head_learning_rate=5e-2, seed=3)
+FAST = HeadArguments(type="differentiable", num_epochs=4, batch_size=4, head_learning_rate=5e-2, seed=3)
 
 
 def _body_state(body) -> dict:
@@ -24,7 +23,7 @@ def _same_state(a: dict, b: dict) -> bool:
     return all(torch.equal(a[k], b[k]) for k in a)
 
 
-def _replace(**changes) -> HeadPhaseArguments:
+def _replace(**changes) -> HeadArguments:
     from dataclasses import replace
 
     return replace(FAST, **changes)
@@ -116,7 +115,7 @@ def test_class_weights():
     rng = np.random.default_rng(0)
     x = np.concatenate([rng.normal(0, 1, (60, 4)), rng.normal(0.7, 1, (6, 4))]).astype(np.float32)
     y = np.array([0] * 60 + [1] * 6)
-    phase = HeadPhaseArguments(num_epochs=30, batch_size=16, head_learning_rate=5e-2)
+    phase = HeadArguments(type="differentiable", num_epochs=30, batch_size=16, head_learning_rate=5e-2)
     examples = lambda: Examples([""] * len(y), y, 2, embeddings=x)  # noqa: E731
     plain = DifferentiableHead(None, phase).fit(examples()).predict_proba(x).argmax(1).sum()
     balanced = DifferentiableHead({"class_weight": "balanced"}, phase).fit(examples()).predict_proba(x)

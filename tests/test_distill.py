@@ -100,3 +100,28 @@ def test_head_can_also_learn_the_labelled_texts(tiny_body_dir, teacher_dir):
         teacher, student.body, unlabeled, student.labels, DistillationArguments(max_steps=2), labeled=few_shot
     )
     assert alone.model.info["n_train"] == 15  # include_labeled: false leaves the labelled texts out
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"max_steps": 6},
+        {"body_learning_rate": 1e-2},
+        {"num_iterations": 2},
+        {"batch_size": 4},
+        {"warmup_proportion": 0.5},
+    ],
+)
+def test_every_length_and_rate_knob_changes_the_distilled_body(tiny_body_dir, teacher_dir, change):
+    from dataclasses import replace
+
+    few_shot = make_texts(4, seed=1)
+    teacher = trained(teacher_dir, few_shot, seed=1)
+    unlabeled = list(make_texts(8, seed=4).text)
+    base = DistillationArguments(max_steps=3, batch_size=8, body_learning_rate=1e-3, seed=0)
+    bodies = []
+    for args in (base, replace(base, **change)):
+        student = load_body(str(tiny_body_dir))
+        distill(teacher, student, unlabeled, teacher.labels, args)
+        bodies.append(student.encode(unlabeled))
+    assert not np.array_equal(bodies[0], bodies[1])

@@ -83,12 +83,26 @@ def test_train_body_and_teacher_on_two_processes(tmp_path, tiny_body_dir):
     project = _project(tmp_path, tiny_body_dir)
     # one process: 276 pairs / 23 per step = 12 steps
     _launch(
-        project, 1, str(ROOT / "stages" / "train_body.py"), "pairs.parquet", "single", "single.csv", "train.parquet"
+        project,
+        1,
+        str(ROOT / "stages" / "train_body.py"),
+        "pairs.parquet",
+        "single",
+        "single.csv",
+        "train.parquet",
+        "steps.json",
     )
     assert len(pd.read_csv(project / "single.csv")) == 12
     # two DDP processes, 23 pairs each per step: 6 steps; one set of outputs, one MLflow run
     proc = _launch(
-        project, 2, str(ROOT / "stages" / "train_body.py"), "pairs.parquet", "body", "loss.csv", "train.parquet"
+        project,
+        2,
+        str(ROOT / "stages" / "train_body.py"),
+        "pairs.parquet",
+        "body",
+        "loss.csv",
+        "train.parquet",
+        "steps.json",
     )
     assert proc.stdout.count("train_body: 6 steps") == 1, proc.stdout + proc.stderr  # rank 0 reports
     assert (project / "body" / "model.safetensors").exists() and not list(project.glob("body.*"))
@@ -102,6 +116,7 @@ def test_train_body_and_teacher_on_two_processes(tmp_path, tiny_body_dir):
         "train.parquet",
         "teacher",
         "teacher.csv",
+        "teacher.json",
     )
     assert proc.stdout.count("train_teacher: 6 steps") == 1  # rank 0 fits the head and reports
     assert (project / "teacher" / "head.safetensors").exists()
@@ -115,7 +130,14 @@ def test_grouped_batches_train_on_two_processes(tmp_path, tiny_body_dir):
     section = {"model": str(tiny_body_dir), "batching": "groups", "batch_size": 8, "max_steps": 3}
     YAML().dump({"seed": 1, "train": section}, project / "params.yaml")
     proc = _launch(
-        project, 2, str(ROOT / "stages" / "train_body.py"), "pairs.parquet", "body", "loss.csv", "train.parquet"
+        project,
+        2,
+        str(ROOT / "stages" / "train_body.py"),
+        "pairs.parquet",
+        "body",
+        "loss.csv",
+        "train.parquet",
+        "steps.json",
     )
     assert proc.stdout.count("train_body: 3 steps") == 1, proc.stdout + proc.stderr
     assert (project / "body" / "model.safetensors").exists()

@@ -10,7 +10,6 @@ from ruamel.yaml import YAML
 from fewshot.arguments import (
     DistillationArguments,
     HeadArguments,
-    HeadPhaseArguments,
     PairArguments,
     SampleArguments,
     TeacherArguments,
@@ -64,10 +63,9 @@ def test_the_schema_keeps_no_defaults_of_its_own():
     assert params.train.arguments(seed) == TrainingArguments()
     assert params.teacher.arguments(seed) == TeacherArguments()
     assert params.distill.arguments(seed) == DistillationArguments()
-    assert params.head.arguments() == HeadArguments()
+    assert params.head.arguments(seed) == HeadArguments()
     assert params.sample.arguments(seed) == SampleArguments()
     assert params.pairs.arguments(seed) == PairArguments()
-    assert params.head_phase() == HeadPhaseArguments()
     assert seed == TrainingArguments.seed
 
 
@@ -79,7 +77,8 @@ def test_the_shared_seed_reaches_every_arguments_object():
         params.distill.arguments(7),
         params.sample.arguments(7),
         params.pairs.arguments(7),
-        params.head_phase(),
+        params.head.arguments(7),
+        params.teacher.arguments(7).head,
     ):
         assert args.seed == 7
 
@@ -115,49 +114,41 @@ def test_head_params_are_a_free_mapping():
     assert parse_params({"head": {"params": {"C": 0.5, "class_weight": "balanced"}}}).head.params["C"] == 0.5
 
 
-def test_two_phase_values_scalar_pair_and_setfit_defaults():
-    params = parse_params({"train": {"num_epochs": 3, "batch_size": [8, 4], "body_learning_rate": [3e-5, 1e-6]}})
-    train = params.train.arguments(params.seed)
-    assert train.phase("num_epochs", 0) == 3
-    assert train.head_phase().num_epochs == 16  # a scalar sets the body phase; the head phase keeps setfit's 16
-    assert (train.phase("batch_size", 0), train.phase("batch_size", 1)) == (8, 4)
-    assert train.head_phase().body_learning_rate == 1e-6
-    assert dataclasses.asdict(Params().head_phase()) == {
-        "num_epochs": 16,
+def test_setfits_two_phases_are_the_train_and_head_sections():
+    params = parse_params({"train": {"num_epochs": 3}, "head": {"num_epochs": 7, "body_learning_rate": 1e-6}})
+    assert params.train.arguments(1).num_epochs == 3
+    assert params.head.arguments(1).num_epochs == 7 and params.head.arguments(1).body_learning_rate == 1e-6
+    assert dataclasses.asdict(HeadArguments()) == {
+        "type": "logistic_regression",
+        "params": {"C": 1.0, "max_iter": 1000},
+        "multi_target_strategy": None,
+        "num_epochs": 16,  # setfit's head-phase defaults
         "batch_size": 2,
         "body_learning_rate": 1e-5,
         "head_learning_rate": 1e-2,
         "l2_weight": 1e-2,
         "end_to_end": False,
-        "max_length": None,
         "early_stopping_patience": None,
         "seed": 42,
     }
-    teacher = parse_params({"teacher": {"num_epochs": [2, 5]}}).teacher.arguments(42)  # the teacher has them too
-    assert teacher.head_phase().num_epochs == 5
+    assert parse_params({"teacher": {"head": {"num_epochs": 5}}}).teacher.arguments(1).head.num_epochs == 5
 
 
-def test_two_phase_value_written_by_dvc_exp_run_set_param(tmp_path):
-    from dvc.utils.hydra import apply_overrides  # what `dvc exp run -S` calls on params.yaml
-
-    path = tmp_path / "params.yaml"
-    path.write_text("train:\n  num_epochs: 5\n  body_learning_rate: 2.0e-05\n")
-    apply_overrides(path, ["train.num_epochs=[3,10]", "train.body_learning_rate=[2e-05,1e-05]"])
-    train = load_params(path).train
-    assert train.num_epochs == (3, 10) and train.body_learning_rate == (2e-5, 1e-5)
+@pytest.mark.parametrize("key", ["num_epochs", "batch_size", "body_learning_rate"])
+def test_a_setfit_pair_names_where_the_head_phase_goes(key):
+    with pytest.raises(ParamsError, match=rf"'train.{key}'.*head.{key}"):
+        parse_params({"train": {key: [1, 16]}})
 
 
-@pytest.mark.parametrize("value", [0, [3, 0], [1, 2, 3], "many", 2.5])
-def test_bad_two_phase_values_name_the_key(value):
-    with pytest.raises(ParamsError, match=r"'train.num_epochs'.*pair \[body_phase, head_phase\]"):
-        parse_params({"train": {"num_epochs": value}})
-
-
-def test_max_steps_param_takes_auto_a_count_or_minus_one():
-    assert parse_params({"train": {"max_steps": "auto"}}).train.max_steps == "auto"
-    assert parse_params({"teacher": {"max_steps": "7"}}).teacher.max_steps == 7
-    for bad in (0, -2, 2.5, "automatic"):
-        with pytest.raises(ParamsError, match=r"train.max_steps.*'auto'.*-1.*positive number of steps"):
+def test_num_epochs_takes_auto_or_a_count_and_max_steps_overrides():
+    assert parse_params({"train": {"num_epochs": "auto"}}).train.num_epochs == "auto"
+    assert parse_params({"train": {"num_epochs": 3}}).train.num_epochs == 3
+    assert parse_params({"teacher": {"max_steps": 7}}).teacher.max_steps == 7
+    for bad in (0, "many", 2.5):
+        with pytest.raises(ParamsError, match="'train.num_epochs'"):
+            parse_params({"train": {"num_epochs": bad}})
+    for bad in (0, -2, "auto"):
+        with pytest.raises(ParamsError, match="'train.max_steps'"):
             parse_params({"train": {"max_steps": bad}})
 
 

@@ -137,6 +137,19 @@ def test_only_what_changed_reruns(tmp_path):
     assert stages_run(head_only) == {"fit_head", "evaluate@student"}
     assert "(cached embeddings)" in head_only.stdout
 
+    # a head-phase key with the logistic head: fit_head re-runs, writes the same model, and nothing follows
+    assert stages_run(sh(project, "dvc", "exp", "run", "-S", "head.num_epochs=8")) == {"fit_head"}
+
+    # num_epochs is the training length: 3 epochs of 2 groups (18 texts, 16 a group) train a new body
+    body = project / "models" / "student_body"
+    one_epoch = (body / "model.safetensors").read_bytes()
+    epochs = sh(project, "dvc", "exp", "run", "-S", "train.num_epochs=3")
+    assert stages_run(epochs) == {"train_body", "embed@student", "fit_head", "evaluate@student"} | DISTILLED
+    assert json.loads((project / "metrics" / "student_body.json").read_text()) == {"epochs": 3.0, "steps": 6}
+    assert json.loads((body / "fewshot_body.json").read_text())["train"]["steps"] == 6
+    assert (body / "model.safetensors").read_bytes() != one_epoch
+    assert "train_body: 6 steps (3 epochs)" in epochs.stdout
+
     # the distilled student starts from the trained student body, so it follows body changes
     body_change = sh(project, "dvc", "exp", "run", "-S", "train.max_steps=3")
     assert stages_run(body_change) == {"train_body", "embed@student", "fit_head", "evaluate@student"} | DISTILLED
@@ -161,14 +174,22 @@ def test_only_what_changed_reruns(tmp_path):
     assert all(r.data.tags["mlflow.parentRunId"] in parents for r in stage_runs)
     # one parent per commit (the two plain repro commits) and one per experiment
     assert sorted(r.info.run_name.split()[0] for r in parents.values()).count("repro") == 2
-    assert len(parents) == 6
+    assert len(parents) == 8
+    # a parent run shows the columns `dvc exp show` does: the params and each model's metrics and steps
+    (three,) = [
+        r
+        for r in parents.values()
+        if r.data.params.get("train.num_epochs") == "3" and r.data.params.get("train.max_steps") == "-1"
+    ]
+    assert three.data.metrics["student_body.steps"] == 6 and three.data.metrics["student_body.epochs"] == 3
+    assert {"student.accuracy", "distilled.accuracy"} <= set(three.data.metrics)
     # the first run's parent shows the three models side by side
     first_parent = min(parents.values(), key=lambda r: r.info.start_time)
     assert {f"{m}.{k}" for m in ("student", "teacher", "distilled") for k in ("accuracy", "f1_macro")} <= set(
         first_parent.data.metrics
     )
     fit_heads = [r for r in stage_runs if r.data.tags["dvc.stage"] == "fit_head"]
-    assert sorted(r.data.params["head.params.C"] for r in fit_heads) == ["0.5", "0.5", "1.0"]
+    assert sorted(r.data.params["head.params.C"] for r in fit_heads) == ["0.5"] * 4 + ["1.0"]
     evaluations = [r for r in stage_runs if r.data.tags["dvc.stage"] == "evaluate@student"]
     assert all(r.data.metrics["accuracy"] == pytest.approx(r.data.metrics["accuracy"]) for r in evaluations)
     artifacts = client.list_artifacts(evaluations[0].info.run_id, "confusion")
@@ -178,4 +199,4 @@ def test_only_what_changed_reruns(tmp_path):
     # register: each run logged the distilled model as a pyfunc model and registered a new version
     assert json.loads((project / "models" / "registered.json").read_text())["model"] == "distilled"
     registers = [r for r in stage_runs if r.data.tags["dvc.stage"] == "register"]
-    assert len(client.search_model_versions("name='fewshot'")) == len(registers) == 4  # not the head-only one
+    assert len(client.search_model_versions("name='fewshot'")) == len(registers) == 5  # not the head-only ones

@@ -92,7 +92,7 @@ def test_empty_texts_and_a_single_class_are_refused(project):
 def test_unknown_model_is_refused_before_training(project):
     pd.DataFrame({"sentence_1": ["a"], "sentence_2": ["b"], "label": [0.0]}).to_parquet(project / "pairs.parquet")
     write_params(project, {"train": {"model": "./models/does-not-exist"}})
-    proc = run_stage(project, "train_body.py", "pairs.parquet", "body_out", "loss.csv", "train.parquet")
+    proc = run_stage(project, "train_body.py", "pairs.parquet", "body_out", "loss.csv", "train.parquet", "m.json")
     assert_refused(proc, "train.model: './models/does-not-exist' does not exist")
     assert not (project / "body_out").exists()
 
@@ -108,12 +108,18 @@ def test_stages_take_the_options_from_params(tmp_path, tiny_body_dir):
                 "model": str(tiny_body_dir),
                 "loss": "BatchHardTripletLoss",
                 "distance_metric": "cosine",
-                "num_epochs": [1, 3],
-                "batch_size": [6, 4],
-                "end_to_end": True,
+                "num_epochs": 1,
+                "batch_size": 6,
                 "max_steps": -1,
             },
-            "head": {"type": "differentiable", "early_stopping_patience": 5},
+            "head": {
+                "type": "differentiable",
+                "params": {},
+                "early_stopping_patience": 5,
+                "num_epochs": 3,
+                "batch_size": 4,
+                "end_to_end": True,
+            },
             "evaluate": {"metrics": ["accuracy", "matthews_corrcoef"]},
         },
     )
@@ -126,8 +132,11 @@ def test_stages_take_the_options_from_params(tmp_path, tiny_body_dir):
     ok("sample.py", "fs")
     assert len(pd.read_parquet(tmp_path / "fs" / "validation.parquet")) == 6
     pd.DataFrame({"sentence_1": ["a"], "sentence_2": ["b"], "label": [0.0]}).to_parquet(tmp_path / "pairs.parquet")
-    ok("train_body.py", "pairs.parquet", "body", "loss.csv", "fs/train.parquet")
+    ok("train_body.py", "pairs.parquet", "body", "loss.csv", "fs/train.parquet", "body.json")
     assert len(pd.read_csv(tmp_path / "loss.csv")) == 2  # 12 labelled texts, batches of 6: not the one pair
+    assert json.loads((tmp_path / "body.json").read_text()) == {"epochs": 1.0, "steps": 2}
+    used = json.loads((tmp_path / "body" / "fewshot_body.json").read_text())["train"]
+    assert used["loss"] == "BatchHardTripletLoss" and used["distance_metric"] == "cosine" and used["steps"] == 2
     ok("fit_head.py", "body", "fs/train.parquet", "no-embeddings", "model", "fs/validation.parquet")
     head = json.loads((tmp_path / "model" / "head.json").read_text())
     assert head["type"] == "differentiable" and len(head["history"]) == 3 and "val_loss" in head["history"][0]

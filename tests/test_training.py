@@ -1,6 +1,7 @@
 """Body training (fewshot.training): train_body and its arguments object, on the tiny model."""
 
 import gc
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -40,10 +41,42 @@ def test_fields_override_the_arguments_object(tiny_body, texts):
         train_body(tiny_body, pairs, max_step=2)
 
 
-def test_body_phase_uses_the_first_value(tiny_body, texts):
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"num_epochs": 4},
+        {"max_steps": 2},
+        {"body_learning_rate": 1e-3},
+        {"warmup_proportion": 0.5},
+        {"batch_size": 8},
+        {"batching": "pairs"},
+    ],
+)
+def test_every_length_and_rate_knob_changes_the_trained_body(tiny_body_dir, texts, change):
     pairs = text_pairs(generate_pairs(texts.label), texts.text)
-    args = TrainingArguments(batching="pairs", max_steps=-1, num_epochs=(1, 7), batch_size=(1000, 3))
-    assert train_body(tiny_body, pairs, args).steps == 1  # one epoch of one batch: the body-phase values
+    base = TrainingArguments(num_epochs=3, batch_size=24, body_learning_rate=1e-4, seed=1)
+    trained = []
+    for args in (base, replace(base, **change)):
+        body = load_body(str(tiny_body_dir))
+        train_body(body, pairs, args)
+        trained.append(body.encode(PROBE))
+    assert not np.array_equal(trained[0], trained[1])
+
+
+def test_num_epochs_is_the_training_length_with_groups(tiny_body, texts):
+    pairs = text_pairs(generate_pairs(texts.label), texts.text)  # 24 texts, 12 a group: 2 steps an epoch
+    steps = [train_body(tiny_body, pairs, num_epochs=n, batch_size=12).steps for n in (1, 3, 5)]
+    assert steps == [2, 6, 10]
+    assert train_body(tiny_body, pairs, num_epochs=5, batch_size=12, max_steps=3).steps == 3  # the override
+
+
+def test_the_recorded_arguments_hold_only_what_shaped_the_body(tiny_body, texts):
+    pairs = text_pairs(generate_pairs(texts.label), texts.text)
+    used = train_body(tiny_body, pairs, num_epochs=2, margin=0.3).arguments
+    assert used["epochs"] == 2 and used["steps"] == 2 and used["batching"] == "groups"
+    assert "margin" not in used and "num_epochs" not in used  # CosineSimilarityLoss has no margin
+    contrastive = train_body(tiny_body, pairs, num_epochs=1, loss="ContrastiveLoss", margin=0.3).arguments
+    assert contrastive["margin"] == 0.3
 
 
 def test_tokenizing_distinct_texts_gives_the_whole_columns_tokens(tiny_body):
@@ -125,3 +158,17 @@ def test_batch_losses_refuse_multi_label_and_missing_texts(tiny_body):
         train_body(tiny_body, None, loss="SupConLoss")
     with pytest.raises(TrainingError, match="no pairs"):
         train_body(tiny_body, pd.DataFrame({"sentence_1": [], "sentence_2": [], "label": []}))
+
+
+@pytest.mark.parametrize("change", [{"num_epochs": 3}, {"body_learning_rate": 1e-3}, {"max_steps": 2}])
+def test_the_teachers_length_and_rate_knobs_change_its_body(tiny_body_dir, texts, change):
+    from fewshot.arguments import TeacherArguments
+
+    pairs = text_pairs(generate_pairs(texts.label), texts.text)
+    base = TeacherArguments(model=str(tiny_body_dir), num_epochs=1, batch_size=64, seed=1)  # pair by pair
+    trained = []
+    for args in (base, replace(base, **change)):
+        body = load_body(args.model)
+        train_body(body, pairs, args)
+        trained.append(body.encode(PROBE))
+    assert not np.array_equal(trained[0], trained[1])

@@ -104,10 +104,14 @@ def fit(
     **kwargs,
 ):
     """``FewShotModel.fit`` with a head built by the registry from its arguments (a test shorthand)."""
+    from dataclasses import replace
+
     from fewshot.heads import HeadArguments, make_head
     from fewshot.labels import any_multi_label
     from fewshot.model import FewShotModel
 
     args = HeadArguments(type=type, params=params or {}, multi_target_strategy=multi_target_strategy)
-    head = make_head(args, phase, multi_label=any_multi_label(list(labels)))
+    if phase is not None:  # the head phase's values
+        args = replace(phase, type=type, params=args.params, multi_target_strategy=multi_target_strategy)
+    head = make_head(args, multi_label=any_multi_label(list(labels)))
     return FewShotModel.fit(body, texts, labels, head, **kwargs)

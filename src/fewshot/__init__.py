@@ -16,7 +16,6 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "DistillationArguments": "fewshot.arguments",
     "HeadArguments": "fewshot.arguments",
-    "HeadPhaseArguments": "fewshot.arguments",
     "PairArguments": "fewshot.arguments",
     "SampleArguments": "fewshot.arguments",
     "TeacherArguments": "fewshot.arguments",

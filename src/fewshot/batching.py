@@ -13,10 +13,10 @@ e.g. oversampling's cycled positives). Only the batching differs.
   blocks of near-equal size, one group per block, so an epoch embeds every text once; a pair whose two
   texts land in different blocks trains in a later epoch that deals them together (an epoch trains about
   ``batch_size / texts`` of the list). With at most ``batch_size`` texts in all, an epoch is a single
-  step over all the pairs, so use ``max_steps`` (or many epochs) and a higher learning rate: steps, not
-  epochs, are the knob here. The pipeline's default is ``groups`` with 64 texts at 1e-4 for
-  ``max_steps: auto`` steps (:func:`auto_steps`: one per 2 texts per class, at least 5);
-  ``bench/vs_setfit.py`` measures it against setfit side by side.
+  step over all the pairs, so a grouped run takes many epochs at a higher learning rate. The pipeline's
+  default is ``groups`` with 64 texts at 1e-4 for ``num_epochs: auto`` (:func:`resolve_epochs`: the
+  epochs that reach one step per 2 texts per class, at least 5); ``bench/vs_setfit.py`` measures it
+  against setfit side by side.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from fewshot.arguments import AUTO
 from fewshot.errors import BatchingError
 from fewshot.runtime import world_size
 
@@ -105,9 +106,6 @@ def _count_texts(first: np.ndarray, second: np.ndarray) -> int:
     return int(max(first.max(), second.max())) + 1 if len(first) else 0
 
 
-AUTO = "auto"
-
-
 def texts_per_class(first: np.ndarray, second: np.ndarray, labels: np.ndarray) -> float:
     """How many texts each class has, read from the pairs alone: distinct texts / classes.
 
@@ -129,21 +127,28 @@ def texts_per_class(first: np.ndarray, second: np.ndarray, labels: np.ndarray) -
 
 
 def auto_steps(texts_per_class: float) -> int:
-    """``max_steps: auto`` with groups: one step per 2 texts per class, at least 5 (chosen on held-out
-    train texts; the measurements are in ``bench/RESULTS.md``)."""
+    """The grouped steps ``num_epochs: auto`` aims at: one per 2 texts per class, at least 5 (chosen on
+    held-out train texts; the measurements are in ``bench/RESULTS.md``)."""
     return max(5, -(-int(round(texts_per_class)) // 2))
 
 
-def resolve_steps(max_steps: int | str, batching: str, pairs=None) -> int:
-    """The trainer's ``max_steps`` for a ``max_steps`` param: a number as given; ``auto`` is
-    :func:`auto_steps` of the texts per class of ``pairs`` (``sentence_1``, ``sentence_2``, ``label``)
-    with ``groups``, and ``-1`` (``num_epochs`` passes, setfit's way) with ``pairs``."""
-    if max_steps != AUTO:
-        return int(max_steps)
-    if batching != "groups" or pairs is None or len(pairs) == 0:
-        return -1
+def groups_per_epoch(pairs, texts_per_group: int) -> int:
+    """Grouped steps in one epoch of ``pairs`` (``sentence_1``, ``sentence_2``): every text dealt once."""
     first, second = text_codes(pairs["sentence_1"].to_numpy(), pairs["sentence_2"].to_numpy())
-    return auto_steps(texts_per_class(first, second, pairs["label"].to_numpy()))
+    return _round_up(_deal(first, second, texts_per_group)[1], world_size()) // world_size()
+
+
+def resolve_epochs(num_epochs: int | str, batching: str, batch_size: int, pairs=None) -> int:
+    """The epochs to train for a ``num_epochs`` param: a number as given; ``auto`` with ``groups``: the
+    fewest epochs that reach :func:`auto_steps` of the texts per class of ``pairs``; with ``pairs``
+    (setfit's way) one pass."""
+    if num_epochs != AUTO:
+        return int(num_epochs)
+    if batching != "groups" or pairs is None or len(pairs) == 0:
+        return 1
+    first, second = text_codes(pairs["sentence_1"].to_numpy(), pairs["sentence_2"].to_numpy())
+    steps = auto_steps(texts_per_class(first, second, pairs["label"].to_numpy()))
+    return -(-steps // groups_per_epoch(pairs, batch_size))
 
 
 def _sampler_base():

@@ -37,6 +37,22 @@ def is_batch_loss(name: str) -> bool:
     return name in BATCH_LOSSES
 
 
+def takes_margin(name: str) -> bool:
+    """Whether ``train.margin`` reaches this loss."""
+    return name in (
+        "ContrastiveLoss",
+        "OnlineContrastiveLoss",
+        "BatchAllTripletLoss",
+        "BatchHardTripletLoss",
+        "BatchSemiHardTripletLoss",
+    )
+
+
+def takes_distance(name: str) -> bool:
+    """Whether ``train.distance_metric`` reaches this loss."""
+    return name != "CosineSimilarityLoss" and name != "SupConLoss"
+
+
 def _manhattan(embeddings: Tensor) -> Tensor:
     return torch.cdist(embeddings, embeddings, p=1)
 

@@ -22,8 +22,36 @@ __all__ = ["TrainResult", "TrainingArguments", "tokenize_distinct", "train_body"
 @dataclass
 class TrainResult:
     steps: int
+    epochs: float  # epochs trained (steps / steps per epoch)
     losses: list[tuple[int, float]] = field(default_factory=list)  # (step, training loss)
     seconds: float = 0.0
+    arguments: dict = field(default_factory=dict)  # the training arguments used, as resolved (see used_arguments)
+
+
+def used_arguments(args: TrainingArguments, batching: str, epochs: float, steps: int) -> dict:
+    """What shaped the trained body: the arguments as resolved (``auto`` epochs, the batching a batch loss
+    forces), without those the run did not read (a margin for a loss without one). Recorded beside the
+    weights, so a change that trains the same body leaves its output bytes, and the stages after it, as they
+    were."""
+    from fewshot.losses import takes_distance, takes_margin
+
+    used = {
+        "model": args.model,
+        "batching": batching,
+        "epochs": epochs,
+        "steps": steps,
+        "batch_size": args.batch_size,
+        "body_learning_rate": args.body_learning_rate,
+        "warmup_proportion": args.warmup_proportion,
+        "loss": args.loss,
+        "max_length": args.max_length,
+        "seed": args.seed,
+    }
+    if takes_margin(args.loss):
+        used["margin"] = args.margin
+    if takes_distance(args.loss):
+        used["distance_metric"] = args.distance_metric
+    return used
 
 
 def tokenize_distinct(preprocess: Callable) -> Callable:
@@ -89,7 +117,7 @@ def train_body(
     from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
     from transformers import PrinterCallback, TrainerCallback
 
-    from fewshot.batching import resolve_steps, trainer_args
+    from fewshot.batching import resolve_epochs, trainer_args
     from fewshot.losses import is_batch_loss, make_loss
     from fewshot.runtime import deterministic, heap_frozen, progress_enabled, quiet_libraries
 
@@ -97,7 +125,7 @@ def train_body(
     # a batch loss trains on labelled batches of the few-shot texts, not on groups of pairs
     batching = "pairs" if is_batch_loss(args.loss) else args.batching
     dataset = _dataset(pairs, labeled, args)
-    max_steps = resolve_steps(args.max_steps, batching, pairs)
+    epochs = resolve_epochs(args.num_epochs, batching, args.batch_size, pairs)
     losses: list[tuple[int, float]] = []
 
     class _Record(TrainerCallback):
@@ -111,11 +139,11 @@ def train_body(
     with tempfile.TemporaryDirectory() as tmp:
         trainer_arguments = SentenceTransformerTrainingArguments(
             output_dir=str(output_dir or tmp),
-            num_train_epochs=args.phase("num_epochs", 0),
-            per_device_train_batch_size=args.phase("batch_size", 0),
-            learning_rate=args.phase("body_learning_rate", 0),
+            num_train_epochs=epochs,
+            per_device_train_batch_size=args.batch_size,
+            learning_rate=args.body_learning_rate,
             warmup_steps=args.warmup_proportion,
-            max_steps=max_steps,
+            max_steps=args.max_steps,
             seed=args.seed,
             data_seed=args.seed,
             logging_steps=1,
@@ -139,5 +167,8 @@ def train_body(
         with heap_frozen(), deterministic():
             out = trainer.train()
         seconds = time.perf_counter() - start
+        trained_epochs = round(float(trainer.state.epoch or 0), 4)
     body.eval()
-    return TrainResult(steps=int(out.global_step), losses=losses, seconds=seconds)
+    steps = int(out.global_step)
+    used = used_arguments(args, batching, trained_epochs, steps)
+    return TrainResult(steps=steps, epochs=trained_epochs, losses=losses, seconds=seconds, arguments=used)

@@ -21,7 +21,6 @@ from fewshot.heads.base import (
     Examples,
     Head,
     HeadArguments,
-    HeadPhaseArguments,
     predict,
 )
 from fewshot.heads.differentiable import DifferentiableHead
@@ -39,7 +38,6 @@ __all__ = [
     "Examples",
     "Head",
     "HeadArguments",
-    "HeadPhaseArguments",
     "LogisticHead",
     "SklearnHead",
     "load_head",
@@ -49,10 +47,8 @@ __all__ = [
 ]
 
 
-def make_head(
-    args: HeadArguments | None = None, phase: HeadPhaseArguments | None = None, multi_label: bool = False
-) -> Head:
-    """The head ``args`` name (``phase``: the differentiable head's training phase)."""
+def make_head(args: HeadArguments | None = None, multi_label: bool = False) -> Head:
+    """The head ``args`` name, with its training phase where it has one."""
     args = args or HeadArguments()
     if args.type == DifferentiableHead.type:
         if args.multi_target_strategy is not None:
@@ -60,12 +56,7 @@ def make_head(
                 "head.multi_target_strategy wraps sklearn heads; the differentiable head is multi-label by itself. "
                 "Fix: set it to null"
             )
-        phase = phase or HeadPhaseArguments()
-        if args.early_stopping_patience is not None:
-            from dataclasses import replace
-
-            phase = replace(phase, early_stopping_patience=args.early_stopping_patience)
-        return DifferentiableHead(args.params, phase)
+        return DifferentiableHead(args.params, args)
     if args.type == LogisticHead.type:
         if multi_label or args.multi_target_strategy:
             return SklearnHead("sklearn.linear_model.LogisticRegression", args.params, args.multi_target_strategy)

@@ -16,10 +16,10 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from fewshot.arguments import HeadArguments, HeadPhaseArguments
+from fewshot.arguments import HeadArguments
 from fewshot.errors import HeadError
 
-__all__ = ["HEAD_CONFIG", "HEAD_WEIGHTS", "Examples", "Head", "HeadArguments", "HeadPhaseArguments"]
+__all__ = ["HEAD_CONFIG", "HEAD_WEIGHTS", "Examples", "Head", "HeadArguments"]
 
 HEAD_WEIGHTS, HEAD_CONFIG = "head.safetensors", "head.json"
 

@@ -2,10 +2,10 @@
 
 ``out_features`` is the number of labels; logits are divided by ``temperature``; single-label heads
 use softmax + cross-entropy, multi-label heads sigmoid + binary cross-entropy (one column per label).
-It is trained after the body phase, in the head phase (:class:`~fewshot.heads.base.HeadPhaseArguments`:
-the second values of the two-phase ``train`` keys, ``head_learning_rate`` and ``l2_weight``, AdamW's
-weight decay). With ``end_to_end`` the body is unfrozen too; otherwise only the layer learns, on the
-texts' embeddings.
+It is trained after the body phase, in the head phase (:class:`~fewshot.arguments.HeadArguments`:
+``num_epochs``, ``batch_size``, ``head_learning_rate`` and ``l2_weight``, AdamW's weight decay). With
+``end_to_end`` the body is unfrozen too, at ``body_learning_rate``; otherwise only the layer learns, on
+the texts' embeddings.
 With validation texts it reports validation loss and accuracy each epoch and, given a patience, stops
 when the validation loss has not improved for that many epochs, keeping the best epoch's weights.
 Saved as safetensors (weights) + JSON (settings); loading never unpickles.
@@ -24,7 +24,7 @@ from torch import nn
 
 from fewshot.embeddings import encode
 from fewshot.errors import HeadError
-from fewshot.heads.base import HEAD_WEIGHTS, Examples, HeadPhaseArguments, write_config
+from fewshot.heads.base import HEAD_WEIGHTS, Examples, HeadArguments, write_config
 from fewshot.runtime import deterministic
 
 PARAMS = ("temperature", "bias", "class_weight")
@@ -51,9 +51,9 @@ def class_weights(spec: Any, y: np.ndarray, n_classes: int) -> torch.Tensor | No
 class DifferentiableHead:
     type = "differentiable"
 
-    def __init__(self, params: dict[str, Any] | None = None, phase: HeadPhaseArguments | None = None):
+    def __init__(self, params: dict[str, Any] | None = None, phase: HeadArguments | None = None):
         self.params = {"temperature": 1.0, "bias": True, "class_weight": None, **(params or {})}
-        self.phase = phase or HeadPhaseArguments()
+        self.phase = phase or HeadArguments(type=self.type)
         self.linear: nn.Linear | None = None
         self.multi_label = False
         self.n_classes: int | None = None
@@ -69,7 +69,8 @@ class DifferentiableHead:
 
     # --- training ---------------------------------------------------------------------------
     def fit(self, examples: Examples) -> DifferentiableHead:
-        """The head phase; with ``phase.end_to_end`` and a body, the body is trained too (in place)."""
+        """The head phase (``phase``: its num_epochs, batch_size, learning rates, l2_weight, end_to_end,
+        early_stopping_patience, seed); with ``end_to_end`` and a body, the body is trained too (in place)."""
         self._check()
         with deterministic():  # same params and inputs, byte-identical head (and end-to-end body) weights
             return self._fit(examples)
@@ -80,8 +81,6 @@ class DifferentiableHead:
         self.multi_label = examples.multi_label
         self.n_classes = int(examples.n_classes)
         end_to_end = bool(args.end_to_end) and body is not None
-        if body is not None and args.max_length:
-            body.max_seq_length = int(args.max_length)
         x = None if end_to_end else examples.features()
         torch.manual_seed(args.seed)
         generator = torch.Generator().manual_seed(args.seed)

@@ -18,9 +18,9 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from fewshot.arguments import (
+    AUTO,
     DistillationArguments,
     HeadArguments,
-    HeadPhaseArguments,
     PairArguments,
     SampleArguments,
     TeacherArguments,
@@ -80,30 +80,23 @@ class PairsParams(_Section):
 
 PosInt = Annotated[int, Field(ge=1)]
 PosFloat = Annotated[float, Field(gt=0)]
-
-
-def _two_phase(value: Any, kind: type) -> Any:
-    """One positive number, or a pair ``[body_phase, head_phase]`` of them; one clear error otherwise."""
-    what = "integer" if kind is int else "number"
-    values = list(value) if isinstance(value, (list, tuple)) else [value]
-    ok = len(values) in (1, 2) and all(
-        isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0 and (kind is float or float(v).is_integer())
-        for v in values
-    )
-    if not ok or (isinstance(value, (list, tuple)) and len(values) != 2):
-        raise ValueError(f"must be a positive {what} or a pair [body_phase, head_phase] of them, e.g. [1, 16]")
-    values = [kind(v) for v in values]
-    return tuple(values) if isinstance(value, (list, tuple)) else values[0]
+_NO_PAIR = "one value: the body's; the head phase's (setfit's second value) is head.{key} (teacher.head.{key})"
 
 
 class HeadParams(_Section):
-    """The classifier on the embeddings (:class:`~fewshot.heads.HeadArguments`)."""
+    """The classifier on the embeddings and its training phase (:class:`~fewshot.arguments.HeadArguments`)."""
 
     type: str = _HEAD.type
     params: dict[str, Any] = Field(default_factory=lambda: dict(_HEAD.params))
     multi_target_strategy: Literal["one-vs-rest", "multi-output", "classifier-chain"] | None = (
         _HEAD.multi_target_strategy
     )
+    num_epochs: PosInt = _HEAD.num_epochs
+    batch_size: PosInt = _HEAD.batch_size
+    body_learning_rate: PosFloat = _HEAD.body_learning_rate
+    head_learning_rate: PosFloat = _HEAD.head_learning_rate
+    l2_weight: float = Field(_HEAD.l2_weight, ge=0)
+    end_to_end: bool = _HEAD.end_to_end
     early_stopping_patience: int | None = Field(_HEAD.early_stopping_patience, ge=1)
 
     @model_validator(mode="before")
@@ -123,70 +116,72 @@ class HeadParams(_Section):
             )
         return v
 
-    def arguments(self) -> HeadArguments:
-        return HeadArguments(**self.model_dump())
+    def arguments(self, seed: int) -> HeadArguments:
+        return HeadArguments(**self.model_dump(), seed=seed)
+
+
+def _one_phase(v: Any, key: str) -> Any:
+    if isinstance(v, (list, tuple)):
+        raise ValueError(_NO_PAIR.format(key=key))
+    return v
 
 
 class TrainParams(_Section):
-    """How a body is trained (:class:`~fewshot.training.TrainingArguments`): the student's ``train``
+    """How a body is trained (:class:`~fewshot.arguments.TrainingArguments`): the student's ``train``
     section; the teacher's extends it."""
 
     model: str = _TRAIN.model
     batching: Literal[BATCHING] = _TRAIN.batching  # type: ignore[valid-type]
-    num_epochs: PosInt | tuple[PosInt, PosInt] = _TRAIN.num_epochs
-    batch_size: PosInt | tuple[PosInt, PosInt] = _TRAIN.batch_size
-    body_learning_rate: PosFloat | tuple[PosFloat, PosFloat] = _TRAIN.body_learning_rate
+    num_epochs: int | str = _TRAIN.num_epochs
+    batch_size: PosInt = _TRAIN.batch_size
+    body_learning_rate: PosFloat = _TRAIN.body_learning_rate
     warmup_proportion: float = Field(_TRAIN.warmup_proportion, ge=0, lt=1)
-    max_steps: int | Literal["auto"] = _TRAIN.max_steps
+    max_steps: int = _TRAIN.max_steps
     loss: Literal[LOSSES] = _TRAIN.loss  # type: ignore[valid-type]
     margin: float | None = Field(_TRAIN.margin, gt=0)
     distance_metric: Literal[DISTANCE_METRICS] | None = _TRAIN.distance_metric  # type: ignore[valid-type]
     max_length: int | None = Field(_TRAIN.max_length, ge=8)
-    head_learning_rate: float = Field(_TRAIN.head_learning_rate, gt=0)
-    l2_weight: float = Field(_TRAIN.l2_weight, ge=0)
-    end_to_end: bool = _TRAIN.end_to_end
 
-    @field_validator("num_epochs", "batch_size", mode="before")
+    @field_validator("batch_size", "body_learning_rate", mode="before")
     @classmethod
-    def _int_phases(cls, v: Any) -> Any:
-        return _two_phase(v, int)
+    def _no_pairs(cls, v: Any, info) -> Any:
+        return _one_phase(v, info.field_name)
 
-    @field_validator("body_learning_rate", mode="before")
+    @field_validator("num_epochs", mode="before")
     @classmethod
-    def _float_phases(cls, v: Any) -> Any:
-        return _two_phase(v, float)
-
-    @field_validator("max_steps", mode="before")
-    @classmethod
-    def _max_steps(cls, v: Any) -> int | str:
-        if v == "auto":
+    def _num_epochs(cls, v: Any) -> int | str:
+        _one_phase(v, "num_epochs")
+        if v == AUTO:
             return v
-        whole = isinstance(v, int) and not isinstance(v, bool) or isinstance(v, str) and v.lstrip("-").isdigit()
-        if not whole or int(v) == 0 or int(v) < -1:
-            raise ValueError(
-                "must be 'auto' (groups: one step per 2 texts per class, at least 5), -1 (train for num_epochs) "
-                "or a positive number of steps"
-            )
-        return int(v)
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            raise ValueError("must be 'auto' (decided from the pairs) or a positive number of epochs")
+        return v
+
+    @field_validator("max_steps")
+    @classmethod
+    def _max_steps(cls, v: int) -> int:
+        if v == 0 or v < -1:
+            raise ValueError("must be -1 (train for num_epochs) or a positive number of steps (overrides num_epochs)")
+        return v
 
     def arguments(self, seed: int) -> TrainingArguments:
         return TrainingArguments(**self.model_dump(), seed=seed)
 
 
 class TeacherParams(TrainParams):
-    """The teacher (:class:`~fewshot.distill.TeacherArguments`): trained the SetFit way on the same pairs
+    """The teacher (:class:`~fewshot.arguments.TeacherArguments`): trained the SetFit way on the same pairs
     and few-shot texts, with its own head."""
 
     model: str = _TEACHER.model
     batching: Literal[BATCHING] = _TEACHER.batching  # type: ignore[valid-type]
-    num_epochs: PosInt | tuple[PosInt, PosInt] = _TEACHER.num_epochs
-    batch_size: PosInt | tuple[PosInt, PosInt] = _TEACHER.batch_size
-    body_learning_rate: PosFloat | tuple[PosFloat, PosFloat] = _TEACHER.body_learning_rate
-    max_steps: int | Literal["auto"] = _TEACHER.max_steps
+    num_epochs: int | str = _TEACHER.num_epochs
+    batch_size: PosInt = _TEACHER.batch_size
+    body_learning_rate: PosFloat = _TEACHER.body_learning_rate
+    max_steps: int = _TEACHER.max_steps
     head: HeadParams = HeadParams()
 
     def arguments(self, seed: int) -> TeacherArguments:
-        return TeacherArguments(**self.model_dump(exclude={"head"}), head=self.head.arguments(), seed=seed)
+        return TeacherArguments(**self.model_dump(exclude={"head"}), head=self.head.arguments(seed), seed=seed)
 
 
 class DistillParams(_Section):
@@ -209,7 +204,7 @@ class DistillParams(_Section):
         return v
 
     def arguments(self, seed: int) -> DistillationArguments:
-        return DistillationArguments(**self.model_dump(exclude={"head"}), head=self.head.arguments(), seed=seed)
+        return DistillationArguments(**self.model_dump(exclude={"head"}), head=self.head.arguments(seed), seed=seed)
 
 
 class EvaluateParams(_Section):
@@ -235,10 +230,6 @@ class Params(_Section):
     distill: DistillParams = DistillParams()
     evaluate: EvaluateParams = EvaluateParams()
     registry: RegistryParams = RegistryParams()
-
-    def head_phase(self) -> HeadPhaseArguments:
-        """The student's differentiable-head phase: ``train``'s head-phase values, ``head``'s patience."""
-        return self.train.arguments(self.seed).head_phase(self.head.early_stopping_patience)
 
 
 def _suggest(bad: str, choices: list[str]) -> str:

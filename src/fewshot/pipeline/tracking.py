@@ -104,6 +104,7 @@ class StageRun:
         )
         self.client, self.run_id = client, run.info.run_id
         self.log_params(params)
+        self._log_parent_params(params)
 
     def log_params(self, params: dict[str, Any]) -> None:
         from mlflow.entities import Param
@@ -111,6 +112,19 @@ class StageRun:
         items = [Param(k, v) for k, v in sorted(_flatten(params).items())]
         for i in range(0, len(items), 100):
             self._guard("log_params", "log_batch", self.run_id, params=items[i : i + 100])
+
+    def _log_parent_params(self, params: dict[str, Any]) -> None:
+        """The stage's params on the parent run too, so the runs table shows the columns `dvc exp show` does.
+        Best effort: a plain `dvc repro` of one commit with edited params meets its earlier values (MLflow
+        params cannot change), and keeps them."""
+        from mlflow.entities import Param
+
+        items = [Param(k, v) for k, v in sorted(_flatten(params).items())]
+        for i in range(0, len(items), 100):
+            try:
+                self.client.log_batch(self.parent_id, params=items[i : i + 100])
+            except Exception:  # noqa: BLE001 (tracking never fails a stage; the stage run has the params)
+                return
 
     def _log_metrics(self, run_id: str | None, points: list[tuple[str, float, int]]) -> None:
         import time
