@@ -81,3 +81,45 @@ def test_the_only_pickle_load_in_fewshot_is_the_trusted_import():
     assert found == {"formats/setfit.py"}
     text = (src / "formats" / "setfit.py").read_text()
     assert text.index("if not trust_pickle") < text.index("joblib.load(")
+
+
+def _tree(path: Path) -> dict:
+    return {str(p.relative_to(path)): p.read_bytes() for p in sorted(path.rglob("*")) if p.is_file()}
+
+
+def test_export_never_deletes_what_it_did_not_create(tiny_model_dir, tmp_path, capsys):
+    import shutil
+
+    models = tmp_path / "models"
+    shutil.copytree(tiny_model_dir, models / "distilled")
+    (models / "notes.txt").write_text("mine")
+    before = _tree(models)
+    # the parent of the source, the source itself, a folder inside it: refused, nothing touched
+    for out in (models, models / "distilled", models / "distilled" / "sf"):
+        assert main(["export", "--format", "setfit", str(models / "distilled"), str(out)]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"error: {out}: is, holds or lies inside the source") and err.count("\n") == 1
+    # an existing non-empty directory: refused unless --overwrite
+    (tmp_path / "sf").mkdir()
+    (tmp_path / "sf" / "keep.txt").write_text("mine")
+    assert main(["export", "--format", "setfit", str(models / "distilled"), str(tmp_path / "sf")]) == 2
+    assert "exists and is not empty. Fix: choose a new directory, or pass --overwrite" in capsys.readouterr().err
+    assert (tmp_path / "sf" / "keep.txt").read_text() == "mine"
+    assert _tree(models) == before
+    argv = ["export", "--format", "setfit", str(models / "distilled"), str(tmp_path / "sf"), "--overwrite"]
+    assert main(argv) == 0
+    assert (tmp_path / "sf" / "model_head.pkl").exists() and not (tmp_path / "sf" / "keep.txt").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_import_never_deletes_what_it_did_not_create(tiny_model_dir, tmp_path, capsys):
+    export_setfit(tiny_model_dir, tmp_path / "sf")
+    (tmp_path / "ours").mkdir()
+    (tmp_path / "ours" / "keep.txt").write_text("mine")
+    argv = ["import", "--format", "setfit", str(tmp_path / "sf"), str(tmp_path / "ours"), "--trust-pickle"]
+    assert main(argv) == 2
+    assert "exists and is not empty" in capsys.readouterr().err
+    assert (tmp_path / "ours" / "keep.txt").read_text() == "mine"
+    assert main([*argv[:3], str(tmp_path / "sf"), str(tmp_path / "sf" / "inner"), "--trust-pickle"]) == 2
+    assert main([*argv, "--overwrite"]) == 0
+    assert (tmp_path / "ours" / "fewshot.json").exists() and not (tmp_path / "ours" / "keep.txt").exists()

@@ -77,7 +77,7 @@ def test_save_is_atomic_on_failure(tiny_body, texts, tmp_path, monkeypatch):
     with pytest.raises(OSError):
         model.save(tmp_path / "m")
     assert sorted(p.name for p in (tmp_path / "m").iterdir()) == before
-    assert not (tmp_path / "m.tmp").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m"]  # no temp directory left behind
 
 
 def test_the_head_is_asked_not_duck_typed(tiny_body, texts):

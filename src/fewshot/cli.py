@@ -74,7 +74,7 @@ def read_texts(path: str | None, text_column: str = "text") -> tuple[pd.DataFram
 
 def write_table(frame: pd.DataFrame, path: str | None, fmt: str = "csv") -> None:
     """To ``path`` (format from its suffix, written atomically) or to stdout as CSV or JSON Lines."""
-    from fewshot.io import _atomic_file, write_csv, write_parquet
+    from fewshot.io import write_csv, write_jsonl, write_parquet
 
     if path is None or path == "-":
         if fmt == "jsonl":
@@ -88,7 +88,7 @@ def write_table(frame: pd.DataFrame, path: str | None, fmt: str = "csv") -> None
     elif suffix == ".parquet":
         write_parquet(frame, path)
     else:
-        _atomic_file(path, lambda tmp: frame.to_json(tmp, orient="records", lines=True, force_ascii=False))
+        write_jsonl(frame, path)
 
 
 def predictions_frame(model, texts, batch_size: int = 64) -> pd.DataFrame:
@@ -146,14 +146,14 @@ def cmd_info(args: argparse.Namespace) -> None:
 def cmd_export(args: argparse.Namespace) -> None:
     from fewshot.formats import setfit
 
-    setfit.export_setfit(args.model, args.out)
+    setfit.export_setfit(args.model, args.out, overwrite=args.overwrite)
     print(f"export: {args.model} -> {args.out} (load with setfit.SetFitModel.from_pretrained)", file=sys.stderr)
 
 
 def cmd_import(args: argparse.Namespace) -> None:
     from fewshot.formats import setfit
 
-    setfit.import_setfit(args.src, args.out, trust_pickle=args.trust_pickle)
+    setfit.import_setfit(args.src, args.out, trust_pickle=args.trust_pickle, overwrite=args.overwrite)
     print(f"import: {args.src} -> {args.out}", file=sys.stderr)
 
 
@@ -185,13 +185,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("export", help="write a model in another library's format")
     p.add_argument("--format", choices=("setfit",), required=True)
     p.add_argument("model", help="a saved fewshot model directory")
-    p.add_argument("out", help="the directory to write")
+    p.add_argument("out", help="the directory to write (a new or empty one)")
+    p.add_argument("--overwrite", action="store_true", help="replace OUT if it exists and is not empty")
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("import", help="read a model saved by another library into a fewshot model directory")
     p.add_argument("--format", choices=("setfit",), required=True)
     p.add_argument("src", help="a directory written by setfit's SetFitModel.save_pretrained")
-    p.add_argument("out", help="the fewshot model directory to write")
+    p.add_argument("out", help="the fewshot model directory to write (a new or empty one)")
+    p.add_argument("--overwrite", action="store_true", help="replace OUT if it exists and is not empty")
     p.add_argument(
         "--trust-pickle",
         action="store_true",

@@ -116,9 +116,11 @@ class FewShotModel:
         return n_parameters(self.body) + self.head.n_parameters()
 
     # --- persistence ----------------------------------------------------------------------------
-    def save(self, path: str | Path) -> None:
-        """Write the model directory atomically (:mod:`fewshot.model_dir`)."""
-        model_dir.write(path, self.body, self.head, model_dir.ModelConfig(self.labels, self.info))
+    def save(self, path: str | Path, overwrite: bool = True) -> None:
+        """Write the model directory atomically (:mod:`fewshot.model_dir`); an existing non-empty one is
+        replaced, once the new one is complete, unless ``overwrite=False``."""
+        config = model_dir.ModelConfig(self.labels, self.info)
+        model_dir.write(path, self.body, self.head, config, overwrite=overwrite)
 
     @classmethod
     def load(cls, path: str | Path, trusted_types: Sequence[str] = ()) -> FewShotModel:

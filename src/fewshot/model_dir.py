@@ -62,12 +62,15 @@ def read_config(path: str | Path) -> ModelConfig:
     return ModelConfig(labels=labels, info=raw)
 
 
-def write(path: str | Path, body, head, config: ModelConfig, metrics: dict | None = None) -> None:
-    """Write a model directory atomically: a sibling temp dir, renamed into place at the end."""
+def write(
+    path: str | Path, body, head, config: ModelConfig, metrics: dict | None = None, overwrite: bool = True
+) -> None:
+    """Write a model directory atomically: a sibling temp dir, renamed into place at the end. An existing
+    non-empty ``path`` is replaced only when ``overwrite``."""
     from fewshot.sources import save_body
 
     path = Path(path)
-    with atomic_dir(path) as tmp:
+    with atomic_dir(path, replace=overwrite) as tmp:
         save_body(body, tmp / BODY_DIR)
         head.save(tmp)
         (tmp / MODEL_CONFIG).write_text(config.to_json())

@@ -34,7 +34,17 @@ def _json_safe(value: Any) -> bool:
         return False
 
 
-def export_setfit(model_dir: str | Path, out: str | Path) -> Path:
+def check_out(src: Path, out: Path, overwrite: bool) -> None:
+    """Refuse, before any work, an ``out`` that is, holds or lies inside the source, and an existing non-empty
+    ``out`` unless ``overwrite``: an export or import never deletes what it did not create."""
+    a, b = src.resolve(), out.resolve()
+    if a == b or a.is_relative_to(b) or b.is_relative_to(a):
+        raise FormatError(f"{out}: is, holds or lies inside the source {src}. Fix: write to a directory outside it")
+    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not overwrite:
+        raise FormatError(f"{out}: exists and is not empty. Fix: choose a new directory, or pass --overwrite")
+
+
+def export_setfit(model_dir: str | Path, out: str | Path, overwrite: bool = False) -> Path:
     """Write ``out`` so that ``setfit.SetFitModel.from_pretrained(out)`` predicts as the fewshot model does."""
     import joblib
     from sklearn.linear_model import LogisticRegression
@@ -44,8 +54,7 @@ def export_setfit(model_dir: str | Path, out: str | Path) -> Path:
     from fewshot.io import atomic_dir
 
     model_dir, out = fmt.check_model_dir(model_dir), Path(out)
-    if out.resolve() == model_dir.resolve():
-        raise FormatError(f"{out}: the export must go to another directory than the model")
+    check_out(model_dir, out, overwrite)
     config = fmt.read_config(model_dir)
     head = load_head(model_dir)
     if not isinstance(head, LogisticHead):
@@ -56,7 +65,7 @@ def export_setfit(model_dir: str | Path, out: str | Path) -> Path:
     clf.classes_ = np.array(est.classes_, dtype=np.int64)  # indices into labels, as setfit expects
     clf.n_features_in_ = int(est.coef_.shape[1])
     clf.n_iter_ = np.zeros(1, dtype=np.int32)
-    with atomic_dir(out) as tmp:
+    with atomic_dir(out, replace=overwrite) as tmp:
         shutil.copytree(model_dir / fmt.BODY_DIR, tmp, dirs_exist_ok=True)
         joblib.dump(clf, tmp / SETFIT_HEAD)
         setfit_config = {"labels": config.labels, "normalize_embeddings": False}
@@ -88,7 +97,7 @@ def _setfit_card(config, name: str) -> str:
     )
 
 
-def import_setfit(src: str | Path, out: str | Path, trust_pickle: bool = False) -> Path:
+def import_setfit(src: str | Path, out: str | Path, trust_pickle: bool = False, overwrite: bool = False) -> Path:
     """Read a setfit model directory (its head is a pickle) and save it as a fewshot model at ``out``."""
     src, out = Path(src), Path(out)
     if not trust_pickle:
@@ -98,6 +107,7 @@ def import_setfit(src: str | Path, out: str | Path, trust_pickle: bool = False) 
         )
     if not (src / SETFIT_HEAD).is_file():
         raise FormatError(f"{src}: no {SETFIT_HEAD}; not a trained setfit model directory")
+    check_out(src, out, overwrite)
     import joblib
     from sklearn.linear_model import LogisticRegression
 
@@ -129,5 +139,5 @@ def import_setfit(src: str | Path, out: str | Path, trust_pickle: bool = False) 
 
         body.append(Normalize())
     info = {"base_model": f"setfit:{src.name}", "imported_from": "setfit"}
-    FewShotModel(body, head, labels, info).save(out)
+    FewShotModel(body, head, labels, info).save(out, overwrite=overwrite)
     return out
