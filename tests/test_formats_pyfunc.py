@@ -237,3 +237,58 @@ def test_registry_params_name_a_model_directory():
         parse_params({"registry": {"model": "../models/x"}})
     with pytest.raises(ParamsError, match="did you mean 'model'"):
         parse_params({"registry": {"modle": "student"}})
+
+
+LOAD_AND_PREDICT = """
+import json, sys
+import mlflow.pyfunc, pandas as pd
+model = mlflow.pyfunc.load_model(sys.argv[1])
+model.predict(pd.DataFrame({"text": ["game team won", "bank oil prices"]}))
+print(json.dumps(sorted({m.split(".")[0] for m in sys.modules})))
+"""
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        {},
+        {"type": "differentiable", "params": {}},
+        {"type": "sklearn.svm.LinearSVC"},
+        {"multi_target_strategy": "one-vs-rest"},
+    ],
+    ids=["logistic", "differentiable", "sklearn", "multi-label"],
+)
+def test_the_requirements_list_every_package_the_saved_model_imports(tiny_body_dir, tmp_path, head):
+    """What loading and predicting imports, of the packages fewshot's code imports, is in requirements.txt
+    (a skops head needs skops wherever MLflow builds the environment from it)."""
+    import ast
+    import importlib.metadata
+
+    from fewshot.heads import HeadArguments, make_head
+    from fewshot.sources import load_body
+
+    texts = make_texts(6, seed=1)
+    labels = [[v] for v in texts.label] if head.get("multi_target_strategy") else list(texts.label)
+    args = HeadArguments(**head)
+    model = FewShotModel.fit(
+        load_body(str(tiny_body_dir)),
+        texts.text,
+        labels,
+        make_head(args, multi_label=True if head.get("multi_target_strategy") else False),
+    )
+    model.save(tmp_path / "m")
+    saved = pyfunc.save_pyfunc(tmp_path / "m", tmp_path / "pyfunc")
+    proc = subprocess.run([sys.executable, "-c", LOAD_AND_PREDICT, str(saved)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    loaded = set(json.loads(proc.stdout.strip().splitlines()[-1]))
+    ours = set()
+    for path in (ROOT / "src" / "fewshot").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                ours |= {a.name.split(".")[0] for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                ours.add(node.module.split(".")[0])
+    providers = importlib.metadata.packages_distributions()
+    needed = {d.lower() for m in (ours & loaded) - {"fewshot", "mlflow"} for d in providers.get(m, [])}
+    listed = {line.split("==")[0].strip().lower() for line in (saved / "requirements.txt").read_text().splitlines()}
+    assert needed <= listed, sorted(needed - listed)

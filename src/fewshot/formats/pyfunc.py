@@ -35,8 +35,13 @@ REQUIREMENTS = (
     "transformers",
     "safetensors",
     "scikit-learn",
+    "skops",  # heads saved with skops: any sklearn classifier by name, multi-label heads
     "numpy",
+    "scipy",
+    "joblib",
     "pandas",
+    "pyarrow",
+    "filelock",
     "pydantic",
     "ruamel.yaml",
     "datasets",
