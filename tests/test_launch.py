@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -151,9 +152,9 @@ def test_grouped_batches_keep_the_processes_in_step_and_in_sync(tmp_path, tiny_b
     of texts per step), one epoch. Before the fix this hung; both processes must end after the same steps with
     identical weights."""
     proc = _launch(tmp_path, 2, str(ROOT / "tests" / "ddp_ranks.py"), str(tiny_body_dir), "16", "10")
-    ranks = sorted(
-        (json.loads(line) for line in proc.stdout.splitlines() if line.startswith('{"rank"')), key=lambda r: r["rank"]
-    )
+    # the two processes share one stdout pipe: their lines may meet on one line, so find each object
+    found = re.findall(r'\{"rank": \d+, "steps": \d+, "weights": "[0-9a-f]+"\}', proc.stdout)
+    ranks = sorted((json.loads(obj) for obj in found), key=lambda r: r["rank"])
     assert [r["rank"] for r in ranks] == [0, 1], proc.stdout + proc.stderr
     assert ranks[0]["steps"] == ranks[1]["steps"] == 3  # 5 groups dealt to 2 processes, topped up to 6
     assert ranks[0]["weights"] == ranks[1]["weights"]
