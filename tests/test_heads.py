@@ -166,3 +166,13 @@ def test_multi_label_strategies_are_saved_and_restored(tiny_body, texts, tmp_pat
     scores = metrics.classification_metrics(labels, predicted, loaded.labels)
     assert {"f1_micro", "f1_macro", "subset_accuracy", "hamming_loss"} <= set(scores)
     assert scores["hamming_loss"] < 0.3
+
+
+def test_predict_gives_class_indices_or_a_multi_hot_matrix():
+    from fewshot.heads import predict
+
+    x, y = np.random.default_rng(0).normal(size=(12, 4)), np.arange(12) % 3
+    head = LogisticHead().fit(_examples(x, y, 3))
+    assert np.array_equal(predict(head, x), head.predict_proba(x).argmax(axis=1))
+    multi = make_head(multi_label=True).fit(_examples(x, np.eye(3)[y], 3))
+    assert np.array_equal(predict(multi, x), (multi.predict_proba(x) >= 0.5).astype(np.int64))
