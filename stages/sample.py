@@ -16,9 +16,16 @@ from fewshot.pipeline.params import load_params
 def main() -> None:
     out_dir = Path(sys.argv[1])
     params = load_params()
-    src = params.data
-    train = data.load_labeled(src.train, src.text_column, src.label_column, "data.train", src.label_names)
-    test = data.load_labeled(src.test, src.text_column, src.label_column, "data.test", src.label_names)
+    src, drop = params.data, params.sample.drop_invalid
+
+    def labeled(key: str):
+        """The validated frame of data.train or data.test, and how many of its rows sample.drop_invalid dropped."""
+        ref = getattr(src, key)
+        raw = data.read_table(ref, f"data.{key}")
+        kept = data.validate(raw, src.text_column, src.label_column, f"data.{key} ({ref})", src.label_names, drop)
+        return kept, len(raw) - len(kept)
+
+    (train, dropped_train), (test, dropped_test) = labeled("train"), labeled("test")
     sets = data.split(train, params.sample.arguments(params.seed))
 
     with atomic_dir(out_dir) as tmp:
@@ -36,9 +43,15 @@ def main() -> None:
                 "n_unlabeled": len(sets.unlabeled),
                 "n_validation": len(sets.validation),
                 "n_classes": sets.train["label"].map(str).nunique(),
+                "n_dropped_train": dropped_train,
+                "n_dropped_test": dropped_test,
             }
         )
-    print(f"sample: {len(sets.train)} few-shot texts, {len(test)} test, {len(sets.unlabeled)} unlabeled -> {out_dir}")
+    dropped = f", dropped {dropped_train} train and {dropped_test} test rows (sample.drop_invalid)" if drop else ""
+    print(
+        f"sample: {len(sets.train)} few-shot texts, {len(test)} test, {len(sets.unlabeled)} unlabeled{dropped} "
+        f"-> {out_dir}"
+    )
 
 
 if __name__ == "__main__":

@@ -59,8 +59,8 @@ def test_unlabeled_pool_excludes_few_shot_texts_and_labels():
     [
         (pd.DataFrame({"sentence": ["x", "y"], "label": [0, 1]}), r"no column 'text' \(data.text_column\).*'sentence'"),
         (pd.DataFrame({"text": ["x", "y"], "y": [0, 1]}), r"no column 'label' \(data.label_column\)"),
-        (pd.DataFrame({"text": ["x", "  ", "z"], "label": [0, 1, 1]}), r"1 empty, null.*rows \[1\]"),
-        (pd.DataFrame({"text": ["x", None, "z"], "label": [0, 1, 1]}), r"1 empty, null.*rows \[1\]"),
+        (pd.DataFrame({"text": ["x", "  ", "z"], "label": [0, 1, 1]}), r"1 empty, blank, null.*rows \[1\]"),
+        (pd.DataFrame({"text": ["x", None, "z"], "label": [0, 1, 1]}), r"1 empty, blank, null.*rows \[1\]"),
         (pd.DataFrame({"text": ["x", "y"], "label": [0, None]}), r"null label"),
         (pd.DataFrame({"text": ["x", "y"], "label": [1, 1]}), r"only one class"),
     ],
@@ -128,3 +128,11 @@ def test_split_draws_the_few_shot_set_validation_and_unlabeled_pool():
     few = set(sets.train.text)
     assert not few & set(sets.validation.text) and not few & set(sets.unlabeled.text)
     assert sets.train.equals(split(train, SampleArguments(num_samples=4, seed=1)).train)
+
+
+def test_drop_invalid_drops_empty_blank_null_texts_and_null_labels():
+    df = pd.DataFrame({"text": ["x", "", "  ", None, "y", "z"], "label": [0, 1, 1, 0, None, 1]})
+    with pytest.raises(DataError, match=r"rows \[1, 2, 3\].*sample.drop_invalid: true"):
+        validate(df)
+    out = validate(df, drop_invalid=True)
+    assert out.to_dict("list") == {"text": ["x", "z"], "label": [0, 1]}

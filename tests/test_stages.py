@@ -83,7 +83,9 @@ def test_empty_texts_and_a_single_class_are_refused(project):
     df = make_texts(10, seed=1)
     df.loc[3, "text"] = ""
     df.to_parquet(project / "train.parquet")
-    assert_refused(run_stage(project, "sample.py", "out"), "empty, null or non-text", "rows [3]")
+    assert_refused(
+        run_stage(project, "sample.py", "out"), "empty, blank, null or non-text", "rows [3]", "sample.drop_invalid"
+    )
     make_texts(10, seed=1).assign(label="sports").to_parquet(project / "train.parquet")
     assert_refused(run_stage(project, "sample.py", "out"), "only one class")
     assert not (project / "out").exists()
@@ -153,3 +155,14 @@ def test_stages_take_the_options_from_params(tmp_path, tiny_body_dir):
     scores = json.loads((tmp_path / "scores.json").read_text())
     assert {"accuracy", "matthews_corrcoef", "n_parameters"} <= set(scores) and "f1_macro" not in scores
     assert "matthews_corrcoef" in out.stdout and "(embedded here)" in out.stdout  # end_to_end: no cache
+
+
+def test_drop_invalid_drops_the_bad_rows_and_says_how_many(project):
+    df = make_texts(10, seed=1)
+    df.loc[[2, 5], "text"] = ["", None]
+    df.to_parquet(project / "train.parquet")
+    assert_refused(run_stage(project, "sample.py", "out"), "rows [2, 5]", "sample.drop_invalid: true")
+    write_params(project, {"sample": {"drop_invalid": True, "num_samples": 2}})
+    proc = run_stage(project, "sample.py", "out")
+    assert proc.returncode == 0, proc.stderr
+    assert "dropped 2 train and 0 test rows (sample.drop_invalid)" in proc.stdout

@@ -18,12 +18,15 @@ from typing import Any
 class SampleArguments:
     """The few-shot draw: ``num_samples`` texts per class (setfit's name), an ``unlabeled`` pool of that many
     train texts (labels dropped, for distillation), and ``validation`` texts per class held out of the
-    few-shot set. ``allow_fewer``: keep classes with fewer than ``num_samples`` texts."""
+    few-shot set. ``allow_fewer``: keep classes with fewer than ``num_samples`` texts. ``drop_invalid``:
+    drop the rows of the train and test data whose text is empty, blank, null or not a string, or whose
+    label is null (and count them), instead of refusing the data."""
 
     num_samples: int = 16
     unlabeled: int = 500
     allow_fewer: bool = False
     validation: int = 0
+    drop_invalid: bool = False
     seed: int = 42
 
 

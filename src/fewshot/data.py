@@ -13,23 +13,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from fewshot import io
 from fewshot.arguments import SampleArguments
 from fewshot.errors import DataError
 from fewshot.labels import is_multi_label
 
 TEXT, LABEL = "text", "label"
-FILE_SUFFIXES = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".jsonl": "jsonl", ".json": "jsonl"}
-
-
-def _read_file(path: Path) -> pd.DataFrame:
-    kind = FILE_SUFFIXES.get(path.suffix.lower())
-    if kind == "parquet":
-        return pd.read_parquet(path)
-    if kind == "csv":
-        return pd.read_csv(path, keep_default_na=False, na_values=[""])
-    if kind == "jsonl":
-        return pd.read_json(path, lines=True)
-    raise DataError(f"{path}: unknown file type '{path.suffix}'; use one of {', '.join(sorted(FILE_SUFFIXES))}")
+DROP_INVALID = "sample.drop_invalid: true"  # the param that drops rows validate would refuse
+FILE_SUFFIXES = (".parquet", ".pq", ".csv", ".jsonl", ".json")
 
 
 def _read_hub(ref: str) -> pd.DataFrame:
@@ -51,13 +42,18 @@ def _read_hub(ref: str) -> pd.DataFrame:
     return ds.to_pandas()
 
 
-def read_table(ref: str | Path) -> pd.DataFrame:
-    """Read a local Parquet/CSV/JSONL file, or a Hugging Face dataset id (``name[:split]``)."""
+def read_table(ref: str | Path, name: str = "data") -> pd.DataFrame:
+    """Read a local Parquet/CSV/JSONL file, or a Hugging Face dataset id (``name[:split]``); ``name``: the
+    key it came from (``data.train``), which an unreadable file's one-line error names."""
     path = Path(ref)
     if path.exists():
-        return _read_file(path)
+        if path.suffix.lower() not in FILE_SUFFIXES:
+            raise DataError(
+                f"{name} '{path}': unknown file type '{path.suffix}'. Fix: use one of {', '.join(FILE_SUFFIXES)}"
+            )
+        return io.read_table(path, name)
     if path.suffix.lower() in FILE_SUFFIXES or str(ref).startswith((".", "/")):
-        raise DataError(f"{ref}: file not found. Fix: check data.train/data.test in params.yaml")
+        raise DataError(f"{ref}: file not found. Fix: check {name} in params.yaml")
     return _read_hub(str(ref))
 
 
@@ -67,10 +63,12 @@ def load_labeled(
     label_column: str = LABEL,
     name: str = "data",
     label_names: list[str] | None = None,
+    drop_invalid: bool = False,
 ) -> pd.DataFrame:
-    """Load a labelled table and return a validated frame with columns ``text`` and ``label``."""
-    df = read_table(ref)
-    return validate(df, text_column, label_column, name=f"{name} ({ref})", label_names=label_names)
+    """Load a labelled table and return a validated frame with columns ``text`` and ``label`` (see
+    :func:`validate`)."""
+    df = read_table(ref, name)
+    return validate(df, text_column, label_column, f"{name} ({ref})", label_names, drop_invalid)
 
 
 def name_labels(labels: pd.Series, label_names: list[str] | None, name: str = "data") -> pd.Series:
@@ -110,17 +108,43 @@ def name_labels(labels: pd.Series, label_names: list[str] | None, name: str = "d
     return labels.map(row)
 
 
+def invalid_texts(texts: pd.Series) -> np.ndarray:
+    """True where a text cannot be classified: null, not a string, empty or blank."""
+    texts = pd.Series(texts).reset_index(drop=True)
+    kept = texts.map(lambda t: isinstance(t, str) and bool(t.strip()))
+    return ~kept.to_numpy(dtype=bool)
+
+
+def _rows(mask: np.ndarray) -> str:
+    rows = np.flatnonzero(mask)
+    return f"rows {rows[:5].tolist()}{', ...' if len(rows) > 5 else ''}"
+
+
+def check_texts(texts: pd.Series, name: str, column: str, fix: str = "drop or fill those rows") -> None:
+    """The one rule for texts, whatever the file format: an empty, blank, null or non-text value is a
+    DataError naming ``name`` (the file or key), the column and the rows (counted from 0)."""
+    bad = invalid_texts(texts)
+    if bad.any():
+        raise DataError(
+            f"{name}: {int(bad.sum())} empty, blank, null or non-text value(s) in column '{column}' "
+            f"({_rows(bad)}). Fix: {fix}"
+        )
+
+
 def validate(
     df: pd.DataFrame,
     text_column: str = TEXT,
     label_column: str = LABEL,
     name: str = "data",
     label_names: list[str] | None = None,
+    drop_invalid: bool = False,
 ) -> pd.DataFrame:
     """Check columns, texts and labels; return ``text``/``label`` columns with a fresh index.
 
     Labels are named with ``label_names`` (see :func:`name_labels`); a label column of lists (or
-    multi-hot rows) makes the data multi-label: each label is then a sorted list of names.
+    multi-hot rows) makes the data multi-label: each label is then a sorted list of names. A row whose
+    text is empty, blank, null or not a string, or whose label is null, is refused with its row number;
+    ``drop_invalid`` drops such rows instead (the caller counts them: fewer rows come back).
     """
     for field, column in (("text_column", text_column), ("label_column", label_column)):
         if column not in df.columns:
@@ -129,22 +153,16 @@ def validate(
                 f"Fix: set data.{field} to one of them"
             )
     out = pd.DataFrame({TEXT: df[text_column], LABEL: df[label_column]}).reset_index(drop=True)
-    texts = out[TEXT]
-    bad = texts.isna() | ~texts.map(lambda t: isinstance(t, str)) | (texts.astype(str).str.strip() == "")
-    if bad.any():
-        rows = np.flatnonzero(bad.to_numpy())[:5].tolist()
+    missing = out[LABEL].map(lambda v: False if is_multi_label(v) else bool(pd.isna(v))).to_numpy(dtype=bool)
+    if drop_invalid:
+        out = out.loc[~(invalid_texts(out[TEXT]) | missing)].reset_index(drop=True)
+    check_texts(out[TEXT], name, text_column, f"drop or fill those rows, or set {DROP_INVALID} to drop them")
+    if missing.any() and not drop_invalid:
         raise DataError(
-            f"{name}: {int(bad.sum())} empty, null or non-text value(s) in column '{text_column}' "
-            f"(rows {rows}{', ...' if bad.sum() > 5 else ''}). Fix: drop or fill those rows"
+            f"{name}: {int(missing.sum())} null label(s) in column '{label_column}' ({_rows(missing)}). "
+            f"Fix: drop those rows or give them a label, or set {DROP_INVALID} to drop them"
         )
     multi = out[LABEL].map(is_multi_label).any()
-    missing = out[LABEL].map(lambda v: False if is_multi_label(v) else bool(pd.isna(v)))
-    if missing.any():
-        rows = np.flatnonzero(missing.to_numpy())[:5].tolist()
-        raise DataError(
-            f"{name}: {int(missing.sum())} null label(s) in column '{label_column}' "
-            f"(rows {rows}). Fix: drop those rows or give them a label"
-        )
     out[LABEL] = name_labels(out[LABEL], label_names, name)
     if multi:
         if len({v for row in out[LABEL] for v in row}) < 2:

@@ -1,5 +1,9 @@
-"""Deterministic, atomic writes: an output is complete or absent, never half-written, and a failed write
-leaves nothing behind and deletes nothing it did not create."""
+"""Tables read with one-line errors, and deterministic, atomic writes.
+
+Reading: a Parquet, CSV, JSON Lines or text file that cannot be read is one :class:`DataError` naming the
+file (and the line where the parser knows it), what is wrong and the fix. Writing: an output is complete or
+absent, never half-written, and a failed write leaves nothing behind and deletes nothing it did not create.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +13,97 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from io import StringIO
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from fewshot.errors import FewshotError
+from fewshot.errors import DataError, FewshotError
+
+# what each file suffix is read as (``txt``: one text per non-blank line, in a column ``text``)
+TABLE_SUFFIXES = {
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".csv": "csv",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
+    ".txt": "txt",
+}
+
+
+def _first_line(err: BaseException) -> str:
+    return str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+
+
+def _bad_json_line(text: str) -> tuple[int, str] | None:
+    """The first line of a JSON Lines text that is not one JSON object: (its number from 1, what is wrong)."""
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            value = json.loads(line)
+        except json.JSONDecodeError as err:
+            return number, f"{err.msg} at column {err.colno}"
+        if not isinstance(value, dict):
+            return number, f"a JSON {type(value).__name__}, not an object"
+    return None
+
+
+def _parse(path: Path, kind: str) -> pd.DataFrame:
+    if kind == "parquet":
+        return pd.read_parquet(path)
+    if kind == "csv":
+        return pd.read_csv(path, keep_default_na=False, na_values=[""], encoding="utf-8")
+    text = path.read_text(encoding="utf-8")
+    if kind == "txt":
+        return pd.DataFrame({"text": [line.rstrip("\r") for line in text.split("\n") if line.strip()]})
+    bad = _bad_json_line(text)
+    if bad:
+        raise DataError(f"line {bad[0]}: not a JSON object ({bad[1]}). Fix: one JSON object per line")
+    return pd.read_json(StringIO(text), lines=True, dtype=False) if text.strip() else pd.DataFrame()
+
+
+def read_table(path: str | Path, what: str = "") -> pd.DataFrame:
+    """A Parquet, CSV (UTF-8), JSON Lines or text file as a frame, by its suffix (:data:`TABLE_SUFFIXES`).
+
+    Anything that keeps it from being read (no such file, no bytes, a truncated Parquet file, a CSV row
+    with extra fields, bytes that are not UTF-8, a broken JSON line) is one DataError that names the file
+    (``what``: the key or option it came from, e.g. ``data.train``), the line where known, and the fix.
+    """
+    path = Path(path)
+    where = f"{what} '{path}'" if what else str(path)
+    kind = TABLE_SUFFIXES.get(path.suffix.lower())
+    if kind is None:
+        known = ", ".join(sorted(TABLE_SUFFIXES))
+        raise DataError(f"{where}: unknown file type '{path.suffix or '(none)'}'. Fix: use one of {known}")
+    if not path.is_file():
+        raise DataError(f"{where}: no such file. Fix: check the path")
+    if path.stat().st_size == 0:
+        raise DataError(f"{where}: the file is empty (0 bytes). Fix: write the data to it again")
+    try:
+        return _parse(path, kind)
+    except DataError as err:
+        raise DataError(f"{where}: {err}") from None
+    except UnicodeDecodeError as err:
+        line = path.read_bytes()[: err.start].count(b"\n") + 1
+        raise DataError(
+            f"{where}: line {line}: bytes that are not UTF-8 ({err.reason}). Fix: save the file as UTF-8"
+        ) from None
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{where}: no header row and no data. Fix: write the data to it again") from None
+    except pd.errors.ParserError as err:
+        detail = _first_line(err).split("C error: ")[-1]
+        raise DataError(
+            f"{where}: not valid CSV ({detail}). Fix: give every row the header's number of fields "
+            "(quote texts that hold a comma)"
+        ) from None
+    except (OSError, ValueError) as err:  # pyarrow's ArrowInvalid is a ValueError: truncated, or not Parquet
+        name = {"parquet": "Parquet", "csv": "CSV", "jsonl": "JSON Lines", "txt": "text"}[kind]
+        raise DataError(
+            f"{where}: not a readable {name} file ({_first_line(err)}). Fix: write the file again"
+        ) from None
 
 
 def _umask() -> int:

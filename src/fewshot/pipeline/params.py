@@ -38,7 +38,8 @@ _DISTILL, _SAMPLE, _PAIRS = DistillationArguments(), SampleArguments(), PairArgu
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+    # strict: YAML gives every value its type, so none is coerced (``true`` is no number, ``1`` no flag)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class DataParams(_Section):
@@ -56,6 +57,7 @@ class SampleParams(_Section):
     unlabeled: int = Field(_SAMPLE.unlabeled, ge=0)
     allow_fewer: bool = _SAMPLE.allow_fewer
     validation: int = Field(_SAMPLE.validation, ge=0)
+    drop_invalid: bool = _SAMPLE.drop_invalid
 
     def arguments(self, seed: int) -> SampleArguments:
         return SampleArguments(**self.model_dump(), seed=seed)
@@ -261,7 +263,8 @@ def _format(err: ValidationError, source: str) -> str:
             lines.append(f"{source}: unknown key '{key}': {hint}")
         else:
             got = e.get("input")
-            lines.append(f"{source}: '{key}' {e['msg'].lower()} (got {got!r}); fix it in {source}")
+            msg = e["msg"].removeprefix("Value error, ")  # a validator's own message, cased as written
+            lines.append(f"{source}: '{key}' {msg[:1].lower()}{msg[1:]} (got {got!r}); fix it in {source}")
     return "\n".join(lines)
 
 
@@ -274,15 +277,40 @@ def parse_params(raw: dict[str, Any] | None, source: str = "params") -> Params:
 
 
 def read_yaml(path: str | Path) -> dict[str, Any]:
+    """The params mapping of a YAML file; a file that is not one (missing, not UTF-8, bad YAML syntax, empty,
+    or not a mapping) is one ParamsError naming it, with the line where the parser knows it."""
     from ruamel.yaml import YAML
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
     path = Path(path)
-    if not path.exists():
+    if not path.is_file():
         raise ParamsError(f"{path}: params file not found; run from the project root or pass its path")
-    data = YAML(typ="safe", pure=True).load(path.read_text())
-    if data is not None and not isinstance(data, dict):
-        raise ParamsError(f"{path}: expected a mapping of sections at the top level")
-    return data or {}
+    try:
+        data = YAML(typ="safe", pure=True).load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as err:
+        line = path.read_bytes()[: err.start].count(b"\n") + 1
+        raise ParamsError(f"{path}: line {line}: bytes that are not UTF-8. Fix: save the file as UTF-8") from None
+    except MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        raise ParamsError(
+            f"{path}: {where}not valid YAML: {err.problem or err.context}. "
+            "Fix: correct the YAML there (indentation, a missing ':' or space after it, an unclosed quote, "
+            "a key given twice)"
+        ) from None
+    except YAMLError as err:
+        raise ParamsError(f"{path}: not valid YAML ({err}). Fix: correct the YAML") from None
+    if data is None:
+        raise ParamsError(
+            f"{path}: the file is empty. Fix: restore the shipped params.yaml (git checkout params.yaml); "
+            "to run every default on purpose, write {}"
+        )
+    if not isinstance(data, dict):
+        raise ParamsError(
+            f"{path}: expected a mapping of sections at the top level, got a {type(data).__name__}. "
+            "Fix: write 'section:' lines with indented 'key: value' lines under them"
+        )
+    return data
 
 
 def load_params(path: str | Path = "params.yaml") -> Params:
