@@ -111,7 +111,9 @@ def test_errors_are_one_line_name_the_problem_and_write_nothing(tiny_model_dir, 
     bad_out = ["predict", "--model", str(tiny_model_dir), "--input", str(good), "--output", str(tmp_path / "o.xlsx")]
     assert "--output" in _error(capsys, bad_out)
     pd.DataFrame({"text": ["game team", None]}).to_csv(tmp_path / "holes.csv", index=False)
-    assert "empty in row 1" in _error(capsys, base + ["--input", str(tmp_path / "holes.csv")])
+    assert "null or non-text value(s) in column 'text' (rows [1])" in _error(
+        capsys, base + ["--input", str(tmp_path / "holes.csv")]
+    )
     assert not out.exists() and not list(tmp_path.glob("*.tmp"))
 
 

@@ -44,31 +44,25 @@ def _text_lines(lines) -> pd.DataFrame:
 
 def read_texts(path: str | None, text_column: str = "text") -> tuple[pd.DataFrame, str]:
     """The input table and its text column: CSV, Parquet, JSON Lines, or plain text (one text per
-    non-blank line; also what stdin is read as when ``path`` is None or ``-``)."""
-    import pandas as pd
+    non-blank line; also what stdin is read as when ``path`` is None or ``-``). Every format follows the
+    same rule (:func:`fewshot.data.check_texts`): an empty, blank or null text is refused with its row."""
+    from fewshot.data import check_texts
+    from fewshot.io import read_table
 
     if path is None or path == "-":
-        frame, column = _text_lines(sys.stdin), "text"
+        try:
+            frame, column, where = _text_lines(sys.stdin), "text", "stdin"
+        except UnicodeDecodeError:
+            raise CliError("stdin: bytes that are not UTF-8. Fix: pipe UTF-8 text, one text per line") from None
     else:
         file = Path(path)
         suffix = _suffix(file, READERS, "--input")
-        if not file.is_file():
-            raise CliError(f"--input '{file}': no such file")
-        if suffix == ".txt":
-            with file.open(encoding="utf-8") as f:
-                frame, column = _text_lines(f), "text"
-        elif suffix == ".csv":
-            frame, column = pd.read_csv(file), text_column
-        elif suffix == ".parquet":
-            frame, column = pd.read_parquet(file), text_column
-        else:
-            frame, column = pd.read_json(file, lines=True, dtype=False), text_column
+        frame, where = read_table(file, "--input"), f"--input '{path}'"
+        column = "text" if suffix == ".txt" else text_column
     if column not in frame.columns:
         cols = ", ".join(map(str, frame.columns)) or "none"
-        raise CliError(f"--input '{path}': no column '{column}' (columns: {cols}). Fix: --text-column NAME")
-    if frame[column].isna().any():
-        row = int(frame[column].isna().to_numpy().argmax())
-        raise CliError(f"--input '{path}': column '{column}' is empty in row {row}. Fix: drop or fill empty texts")
+        raise CliError(f"{where}: no column '{column}' (columns: {cols}). Fix: --text-column NAME")
+    check_texts(frame[column], where, column)
     return frame, column
 
 
@@ -109,11 +103,17 @@ def cmd_predict(args: argparse.Namespace) -> None:
     from fewshot.model import FewShotModel
     from fewshot.model_dir import check_model_dir
 
-    if args.output not in (None, "-"):
-        _suffix(Path(args.output), WRITERS, "--output")  # fail before any work
-    model = FewShotModel.load(check_model_dir(args.model, "--model"))
+    if args.output not in (None, "-"):  # fail before any work
+        _suffix(Path(args.output), WRITERS, "--output")
+        if args.input not in (None, "-") and Path(args.output).resolve() == Path(args.input).resolve():
+            raise CliError(
+                f"--output '{args.output}' is the --input file; writing it would overwrite the texts. "
+                "Fix: give another --output"
+            )
+    check_model_dir(args.model, "--model")
     frame, column = read_texts(args.input, args.text_column)
-    predicted = predictions_frame(model, frame[column].astype(str), batch_size=args.batch_size)
+    model = FewShotModel.load(args.model)
+    predicted = predictions_frame(model, frame[column], batch_size=args.batch_size)
     kept = frame.rename(columns={c: f"input_{c}" for c in predicted.columns if c in frame.columns})  # e.g. a true label
     out = pd.concat([kept.reset_index(drop=True), predicted], axis=1)
     write_table(out, args.output, args.format)

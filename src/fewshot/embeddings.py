@@ -27,6 +27,13 @@ INDEX = "embeddings.json"
 _NOT_WEIGHTS = {"README.md", "fewshot_body.json"}
 
 
+def embedding_dim(body) -> int | None:
+    """The width of the body's embeddings (None when the body does not say)."""
+    getter = getattr(body, "get_embedding_dimension", None) or body.get_sentence_embedding_dimension  # ST < 6
+    dim = getter()
+    return int(dim) if dim else None
+
+
 def encode(body, texts: Sequence[str], batch_size: int = 64, show_progress_bar: bool | None = None) -> np.ndarray:
     """Embed texts in batches (float32, one row per text, input order)."""
     import torch

@@ -19,7 +19,7 @@ from typing import Any
 
 import pandas as pd
 
-from fewshot.errors import DataError, FewshotError
+from fewshot.errors import DataError, FewshotError, ParamsError
 
 # what each file suffix is read as (``txt``: one text per non-blank line, in a column ``text``)
 TABLE_SUFFIXES = {
@@ -63,6 +63,61 @@ def _parse(path: Path, kind: str) -> pd.DataFrame:
     if bad:
         raise DataError(f"line {bad[0]}: not a JSON object ({bad[1]}). Fix: one JSON object per line")
     return pd.read_json(StringIO(text), lines=True, dtype=False) if text.strip() else pd.DataFrame()
+
+
+def read_json(path: str | Path, kind: type = dict, fix: str = "write the file again") -> Any:
+    """A JSON file's value, which must be a ``kind`` (a dict: an object); a file that is missing, not
+    UTF-8, not JSON or of another kind is one DataError naming it (and the line where known) and ``fix``."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: no such file. Fix: {fix}")
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise DataError(f"{path}: bytes that are not UTF-8. Fix: {fix}") from None
+    except json.JSONDecodeError as err:
+        raise DataError(f"{path}: line {err.lineno}: not valid JSON ({err.msg}). Fix: {fix}") from None
+    if not isinstance(value, kind):
+        want = {dict: "an object", list: "a list"}.get(kind, kind.__name__)
+        raise DataError(f"{path}: expected a JSON {want}, found {type(value).__name__}. Fix: {fix}")
+    return value
+
+
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    """The params mapping of a YAML file; a file that is not one (missing, not UTF-8, bad YAML syntax, empty,
+    or not a mapping) is one ParamsError naming it, with the line where the parser knows it."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+    path = Path(path)
+    if not path.is_file():
+        raise ParamsError(f"{path}: params file not found; run from the project root or pass its path")
+    try:
+        data = YAML(typ="safe", pure=True).load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as err:
+        line = path.read_bytes()[: err.start].count(b"\n") + 1
+        raise ParamsError(f"{path}: line {line}: bytes that are not UTF-8. Fix: save the file as UTF-8") from None
+    except MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        raise ParamsError(
+            f"{path}: {where}not valid YAML: {err.problem or err.context}. "
+            "Fix: correct the YAML there (indentation, a missing ':' or space after it, an unclosed quote, "
+            "a key given twice)"
+        ) from None
+    except YAMLError as err:
+        raise ParamsError(f"{path}: not valid YAML ({err}). Fix: correct the YAML") from None
+    if data is None:
+        raise ParamsError(
+            f"{path}: the file is empty. Fix: restore the shipped params.yaml (git checkout params.yaml); "
+            "to run every default on purpose, write {}"
+        )
+    if not isinstance(data, dict):
+        raise ParamsError(
+            f"{path}: expected a mapping of sections at the top level, got a {type(data).__name__}. "
+            "Fix: write 'section:' lines with indented 'key: value' lines under them"
+        )
+    return data
 
 
 def read_table(path: str | Path, what: str = "") -> pd.DataFrame:

@@ -89,7 +89,10 @@ class FewShotModel:
     def predict_proba(
         self, texts: Iterable[str], batch_size: int = 64, show_progress_bar: bool | None = None
     ) -> np.ndarray:
-        """(n, len(labels)) probabilities; column k belongs to ``self.labels[k]``."""
+        """(n, len(labels)) probabilities; column k belongs to ``self.labels[k]`` (no texts: no rows)."""
+        texts = as_texts(texts)
+        if not texts:
+            return np.zeros((0, len(self.labels)))
         return self.proba_from_embeddings(self.encode(texts, batch_size, show_progress_bar))
 
     def predict(self, texts: Iterable[str], batch_size: int = 64, show_progress_bar: bool | None = None) -> np.ndarray:

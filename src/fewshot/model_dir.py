@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from fewshot.errors import ModelError
-from fewshot.io import atomic_dir, write_json
+from fewshot.io import atomic_dir, read_json, write_json
 
 MODEL_CONFIG = "fewshot.json"
 BODY_DIR = "body"
@@ -54,11 +54,21 @@ def check_model_dir(path: str | Path, what: str = "") -> Path:
     return path
 
 
+RESTORE = "save the model again, or restore the file from the directory the pipeline wrote"
+
+
 def read_config(path: str | Path) -> ModelConfig:
+    """``fewshot.json``, checked: an object whose ``labels`` are a list of at least two distinct labels."""
     path = check_model_dir(path)
-    raw = json.loads((path / MODEL_CONFIG).read_text())
+    file = path / MODEL_CONFIG
+    raw = read_json(file, dict, RESTORE)
     raw.pop("format", None)
-    labels = raw.pop("labels")
+    labels = raw.pop("labels", None)
+    if not isinstance(labels, list) or len(labels) < 2:
+        found = "none" if labels is None else repr(labels)[:80]
+        raise ModelError(f"{file}: 'labels' must list the model's classes (found {found}). Fix: {RESTORE}")
+    if len({json.dumps(label, sort_keys=True) for label in labels}) < len(labels):
+        raise ModelError(f"{file}: 'labels' lists a class twice ({labels}). Fix: {RESTORE}")
     return ModelConfig(labels=labels, info=raw)
 
 
@@ -83,8 +93,41 @@ def read(path: str | Path, trusted_types: Sequence[str] = ()):
     from fewshot.sources import load_body
 
     config = read_config(path)
-    body = load_body(str(Path(path) / BODY_DIR), field=str(path))
-    return body, load_head(path, trusted_types), config
+    body_dir = Path(path) / BODY_DIR
+    if not body_dir.is_dir():
+        raise ModelError(f"{BODY_DIR}/ missing in {path}: the model has no body. Fix: {RESTORE}")
+    body = load_body(str(body_dir), field=str(body_dir))
+    head = load_head(path, trusted_types)
+    check_head(path, head, body, config.labels)
+    return body, head, config
+
+
+def check_head(path: str | Path, head, body, labels: Sequence) -> None:
+    """The head takes the body's embeddings and scores one column per label; else a ModelError naming its
+    file (a head saved for another body, or a ``fewshot.json`` whose labels were edited)."""
+    import numpy as np
+
+    from fewshot.embeddings import embedding_dim
+    from fewshot.heads import HEAD_CONFIG, HEAD_WEIGHTS, SKOPS_FILE
+
+    path = Path(path)
+    file = next((path / f for f in (SKOPS_FILE, HEAD_WEIGHTS) if (path / f).is_file()), path / HEAD_CONFIG)
+    dim = embedding_dim(body)
+    if dim is None:
+        return
+    try:
+        proba = np.asarray(head.predict_proba(np.zeros((1, dim), dtype=np.float32)))
+    except Exception as err:  # sklearn and torch say it in their own words and types
+        detail = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise ModelError(
+            f"{file}: the head does not take the body's {dim}-wide embeddings ({detail}). "
+            f"Fix: use the head saved with this body; {RESTORE}"
+        ) from None
+    if proba.shape != (1, len(labels)):
+        raise ModelError(
+            f"{file}: the head scores {proba.shape[-1]} classes but {path / MODEL_CONFIG} lists {len(labels)} "
+            f"labels. Fix: {RESTORE}"
+        )
 
 
 def copy_with_metrics(path: str | Path, metrics: dict[str, Any] | None, out: str | Path) -> Path:
@@ -112,8 +155,13 @@ def facts(path: str | Path, metrics_path: str | Path | None = None) -> dict[str,
     config = read_config(path)
     head = read_head_config(path) if (path / HEAD_CONFIG).is_file() else {}
     size = sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+    if metrics_path and not Path(metrics_path).is_file():
+        raise ModelError(
+            f"--metrics '{metrics_path}': no such file. Fix: give the metrics JSON the evaluate stage wrote"
+        )
     candidates = [Path(metrics_path)] if metrics_path else [Path("metrics") / f"{path.name}.json", path / METRICS]
     found = next((p for p in candidates if p.is_file()), None)
+    metrics = read_json(found, dict, "give the metrics JSON the evaluate stage wrote") if found else None
     return {
         "path": str(path),
         "base_model": config.info.get("base_model", "unknown"),
@@ -122,7 +170,7 @@ def facts(path: str | Path, metrics_path: str | Path | None = None) -> dict[str,
         "head": {"type": head.get("type"), "params": head.get("params", {})},
         "train": config.info.get("train") or {},
         "size_mb": round(size / 2**20, 1),
-        "metrics": json.loads(found.read_text()) if found else None,
+        "metrics": metrics,
         "metrics_from": str(found) if found else None,
     }
 

@@ -173,11 +173,17 @@ def load_body(ref: str, field: str = "train.model", max_length: int | None = Non
     try:
         body = SentenceTransformer(target, local_files_only=hub_offline() and not Path(target).is_dir())
     except Exception as err:  # hub and loading errors come in many types
+        detail = f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
+        if Path(target).is_dir():
+            raise ModelNotFoundError(
+                f"{field}: the model in '{ref}' cannot be loaded ({detail}). "
+                "Fix: save it again, or point at a complete Sentence-Transformers model directory"
+            ) from None
         raise ModelNotFoundError(
             f"{field}: cannot load model '{ref}': not a local directory, not a known offline model "
             f"({', '.join(SOURCES)}), and loading it from the Hugging Face hub failed "
-            f"({type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}). "
-            "Fix: give the path of a saved Sentence-Transformers model, or run where the hub is reachable"
+            f"({detail}). Fix: give the path of a saved Sentence-Transformers model, or run where the hub is "
+            "reachable"
         ) from None
     if max_length:
         body.max_seq_length = max_length

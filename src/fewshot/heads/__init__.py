@@ -10,7 +10,6 @@ Multi-label data with the logistic head uses sklearn's LogisticRegression throug
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -26,6 +25,7 @@ from fewshot.heads.base import (
 from fewshot.heads.differentiable import DifferentiableHead
 from fewshot.heads.logistic import LogisticHead
 from fewshot.heads.sklearn_head import SKOPS_FILE, SklearnHead
+from fewshot.io import read_json
 
 HEAD_TYPES: dict[str, type] = {LogisticHead.type: LogisticHead, DifferentiableHead.type: DifferentiableHead}
 
@@ -73,7 +73,7 @@ def read_head_config(directory: str | Path) -> dict:
     path = Path(directory) / HEAD_CONFIG
     if not path.exists():
         raise HeadError(f"{directory}: no {HEAD_CONFIG}; not a fewshot model directory")
-    return json.loads(path.read_text())
+    return read_json(path, dict, "save the model again, or restore the file")
 
 
 def load_head(directory: str | Path, trusted_types: Sequence[str] = ()) -> Head:

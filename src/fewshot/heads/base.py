@@ -90,6 +90,25 @@ def predict(head: Head, x: np.ndarray, threshold: float = 0.5) -> np.ndarray:
     return proba.argmax(axis=1)
 
 
+def load_tensors(directory: str | Path, names: Sequence[str] = ()) -> dict[str, np.ndarray]:
+    """The arrays of a head's ``head.safetensors`` (``names``: those it must hold); a missing, truncated or
+    foreign file is a HeadError naming it."""
+    from safetensors.numpy import load_file
+
+    file = Path(directory) / HEAD_WEIGHTS
+    fix = "Fix: save the model again, or restore the file"
+    if not file.is_file():
+        raise HeadError(f"{file}: missing; the head's weights are not there. {fix}")
+    try:
+        tensors = load_file(str(file))
+    except Exception as err:  # safetensors raises its own error type for a truncated or foreign file
+        raise HeadError(f"{file}: not a readable safetensors file ({str(err).strip()[:200]}). {fix}") from None
+    missing = [name for name in names if name not in tensors]
+    if missing:
+        raise HeadError(f"{file}: no {', '.join(missing)} in it. {fix}")
+    return tensors
+
+
 def write_config(head: Head, directory: str | Path) -> None:
     (Path(directory) / HEAD_CONFIG).write_text(json.dumps(head.config(), indent=2, sort_keys=True) + "\n")
 

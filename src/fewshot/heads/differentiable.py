@@ -22,9 +22,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from fewshot.embeddings import encode
+from fewshot.embeddings import embedding_dim, encode
 from fewshot.errors import HeadError
-from fewshot.heads.base import HEAD_WEIGHTS, Examples, HeadArguments, write_config
+from fewshot.heads.base import HEAD_CONFIG, HEAD_WEIGHTS, Examples, HeadArguments, load_tensors, write_config
 from fewshot.runtime import deterministic
 
 PARAMS = ("temperature", "bias", "class_weight")
@@ -84,7 +84,7 @@ class DifferentiableHead:
         x = None if end_to_end else examples.features()
         torch.manual_seed(args.seed)
         generator = torch.Generator().manual_seed(args.seed)
-        dim = x.shape[1] if x is not None else _embedding_dim(body)
+        dim = x.shape[1] if x is not None else embedding_dim(body)
         device = next(body.parameters()).device if body is not None else torch.device("cpu")
         self.linear = nn.Linear(dim, self.n_classes, bias=bool(self.params["bias"])).to(device)
         groups = [{"params": self.linear.parameters(), "lr": float(args.head_learning_rate)}]
@@ -203,21 +203,18 @@ class DifferentiableHead:
     def load(
         cls, directory: str | Path, config: dict[str, Any], trusted_types: Sequence[str] = ()
     ) -> DifferentiableHead:
-        from safetensors.torch import load_file
-
+        tensors = load_tensors(directory)
         head = cls(config.get("params"))
-        head.n_classes = int(config["n_classes"])
-        head.multi_label = bool(config.get("multi_label"))
-        head.history = list(config.get("history") or [])
-        head.linear = nn.Linear(int(config["in_features"]), head.n_classes, bias=bool(head.params["bias"]))
         try:
-            head.linear.load_state_dict(load_file(str(Path(directory) / HEAD_WEIGHTS)))
-        except (RuntimeError, KeyError) as err:
-            raise HeadError(f"{directory}: head weights do not match head.json ({err})") from None
+            head.n_classes = int(config["n_classes"])
+            head.multi_label = bool(config.get("multi_label"))
+            head.history = list(config.get("history") or [])
+            head.linear = nn.Linear(int(config["in_features"]), head.n_classes, bias=bool(head.params["bias"]))
+            head.linear.load_state_dict({k: torch.from_numpy(v) for k, v in tensors.items()})
+        except (RuntimeError, KeyError, TypeError, ValueError) as err:
+            raise HeadError(
+                f"{Path(directory) / HEAD_WEIGHTS}: the weights do not match {HEAD_CONFIG} "
+                f"({str(err).strip().splitlines()[0]}). Fix: save the model again"
+            ) from None
         head.linear.eval()
         return head
-
-
-def _embedding_dim(body) -> int:
-    getter = getattr(body, "get_embedding_dimension", None) or body.get_sentence_embedding_dimension  # ST < 6
-    return int(getter())

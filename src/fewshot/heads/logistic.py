@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from fewshot.arguments import head_params
-from fewshot.heads.base import HEAD_WEIGHTS, Examples, construct, fit_estimator, write_config
+from fewshot.heads.base import HEAD_WEIGHTS, Examples, construct, fit_estimator, load_tensors, write_config
 
 
 def _estimator(params: dict[str, Any]):
@@ -95,7 +95,5 @@ class LogisticHead:
 
     @classmethod
     def load(cls, directory: str | Path, config: dict[str, Any], trusted_types: Sequence[str] = ()) -> LogisticHead:
-        from safetensors.numpy import load_file
-
-        t = load_file(str(Path(directory) / HEAD_WEIGHTS))
+        t = load_tensors(directory, ("coef", "intercept", "classes"))
         return cls.from_weights(config.get("params"), t["coef"], t["intercept"], t["classes"], config.get("n_classes"))

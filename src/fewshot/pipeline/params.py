@@ -29,6 +29,7 @@ from fewshot.arguments import (
 )
 from fewshot.batching import BATCHING
 from fewshot.errors import ParamsError
+from fewshot.io import read_yaml
 from fewshot.losses import DISTANCE_METRICS, LOSSES
 from fewshot.metrics import DEFAULT_METRICS, METRICS
 from fewshot.pairs import STRATEGIES
@@ -274,43 +275,6 @@ def parse_params(raw: dict[str, Any] | None, source: str = "params") -> Params:
         return Params.model_validate(raw or {})
     except ValidationError as err:
         raise ParamsError(_format(err, source)) from None
-
-
-def read_yaml(path: str | Path) -> dict[str, Any]:
-    """The params mapping of a YAML file; a file that is not one (missing, not UTF-8, bad YAML syntax, empty,
-    or not a mapping) is one ParamsError naming it, with the line where the parser knows it."""
-    from ruamel.yaml import YAML
-    from ruamel.yaml.error import MarkedYAMLError, YAMLError
-
-    path = Path(path)
-    if not path.is_file():
-        raise ParamsError(f"{path}: params file not found; run from the project root or pass its path")
-    try:
-        data = YAML(typ="safe", pure=True).load(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError as err:
-        line = path.read_bytes()[: err.start].count(b"\n") + 1
-        raise ParamsError(f"{path}: line {line}: bytes that are not UTF-8. Fix: save the file as UTF-8") from None
-    except MarkedYAMLError as err:
-        mark = err.problem_mark or err.context_mark
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        raise ParamsError(
-            f"{path}: {where}not valid YAML: {err.problem or err.context}. "
-            "Fix: correct the YAML there (indentation, a missing ':' or space after it, an unclosed quote, "
-            "a key given twice)"
-        ) from None
-    except YAMLError as err:
-        raise ParamsError(f"{path}: not valid YAML ({err}). Fix: correct the YAML") from None
-    if data is None:
-        raise ParamsError(
-            f"{path}: the file is empty. Fix: restore the shipped params.yaml (git checkout params.yaml); "
-            "to run every default on purpose, write {}"
-        )
-    if not isinstance(data, dict):
-        raise ParamsError(
-            f"{path}: expected a mapping of sections at the top level, got a {type(data).__name__}. "
-            "Fix: write 'section:' lines with indented 'key: value' lines under them"
-        )
-    return data
 
 
 def load_params(path: str | Path = "params.yaml") -> Params:
