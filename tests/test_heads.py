@@ -101,7 +101,9 @@ def test_tampered_head_type_is_refused(tmp_path):
 def test_constructors_store_and_fit_validates():
     x, y = np.zeros((4, 2)), np.array([0, 1, 0, 1])
     for args, match in [
-        (HeadArguments(type="sklearn.svm.NoSuchSVC"), r"head.type: cannot import 'sklearn.svm.NoSuchSVC'"),
+        (HeadArguments(type="sklearn.svm.NoSuchSVC"), r"head.type: 'sklearn.svm' has no 'NoSuchSVC'; did you mean"),
+        (HeadArguments(type="sklearn.svm.LinearSVX"), r"did you mean 'sklearn.svm.LinearSVC'\?"),  # its case kept
+        (HeadArguments(type="sklearn.cluster.KMeans"), r"head.type: 'sklearn.cluster.KMeans' is not a classifier"),
         (HeadArguments(type="os.path.join"), r"head.type: 'os.path.join' is not a classifier class"),
         (HeadArguments(type="sklearn.svm.LinearSVC", params={"not_a_param": 1}), r"head.params: .*LinearSVC"),
         (HeadArguments(params={"not_a_param": 1}), r"head.params: .*LogisticRegression"),

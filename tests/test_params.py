@@ -157,3 +157,37 @@ def test_batching_param_is_validated_and_the_teacher_has_it():
     assert params.train.batching == "groups" and params.teacher.batching == "pairs"
     with pytest.raises(ParamsError, match="train.batching"):
         parse_params({"train": {"batching": "triples"}})
+
+
+@pytest.mark.parametrize(
+    "raw, match",
+    [
+        ({"teacher": {"head": {"type": "sklearn.svm.LinearSVX"}}}, r"teacher.head.type: .*'sklearn.svm.LinearSVC'"),
+        ({"distill": {"head": {"type": "nope.Classifier"}}}, r"distill.head.type: cannot import module 'nope'"),
+        ({"head": {"type": "sklearn.cluster.KMeans"}}, r"head.type: 'sklearn.cluster.KMeans' is not a classifier"),
+        ({"teacher": {"head": {"params": {"Cee": 1}}}}, r"teacher.head.params: .*LogisticRegression"),
+        ({"distill": {"head": {"type": "differentiable", "params": {"temp": 2}}}}, r"distill.head.params: \['temp'\]"),
+        ({"sample": {"num_samples": True}}, r"'sample.num_samples' input should be a valid integer"),
+    ],
+)
+def test_every_head_section_is_checked_when_the_params_are_read(raw, match):
+    with pytest.raises(ParamsError, match=match):
+        parse_params(raw)
+
+
+@pytest.mark.parametrize(
+    "text, match",
+    [
+        ("", r"params.yaml: the file is empty. Fix: .*write \{\}"),
+        ("# only a comment\n", r"the file is empty"),
+        ("sample:\n  num_samples: 4\n   unlabeled: 3\n", r"params.yaml: line 3, column 13: not valid YAML"),
+        ("seed: 1\nseed: 2\n", r"line 2, column 1: not valid YAML: found duplicate key"),
+        ("- 1\n- 2\n", r"expected a mapping of sections at the top level, got a list"),
+    ],
+)
+def test_a_params_file_that_is_no_mapping_names_the_file_and_line(tmp_path, text, match):
+    (tmp_path / "params.yaml").write_text(text)
+    with pytest.raises(ParamsError, match=match):
+        load_params(tmp_path / "params.yaml")
+    (tmp_path / "params.yaml").write_text("{}\n")
+    assert load_params(tmp_path / "params.yaml") == Params()

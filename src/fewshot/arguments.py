@@ -45,6 +45,8 @@ class PairArguments:
 
 # A head type's constructor params when none are given; given ones are laid over them.
 HEAD_PARAMS: dict[str, dict[str, Any]] = {"logistic_regression": {"C": 1.0, "max_iter": 1000}}
+# the params the differentiable head takes
+DIFFERENTIABLE_PARAMS = ("temperature", "bias", "class_weight")
 
 
 def head_params(type: str, params: dict[str, Any] | None) -> dict[str, Any]:

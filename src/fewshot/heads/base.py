@@ -124,28 +124,3 @@ def fit_estimator(estimator, x: np.ndarray, y: np.ndarray, what: str) -> bool:
         except (ValueError, TypeError) as err:
             raise HeadError(f"{what}: {err}") from None
     return not any(issubclass(w.category, ConvergenceWarning) for w in caught)
-
-
-def import_class(name: str, field: str = "head.type"):
-    """A classifier class by dotted name, or a HeadError naming ``field``."""
-    import importlib
-
-    module, _, attr = name.rpartition(".")
-    try:
-        cls = getattr(importlib.import_module(module), attr)
-    except (ImportError, AttributeError, ValueError):
-        raise HeadError(
-            f"{field}: cannot import '{name}'. Fix: give the dotted name of a classifier class, "
-            "e.g. sklearn.svm.LinearSVC or sklearn.ensemble.RandomForestClassifier"
-        ) from None
-    if not (isinstance(cls, type) and hasattr(cls, "fit") and hasattr(cls, "predict")):
-        raise HeadError(f"{field}: '{name}' is not a classifier class with fit and predict")
-    return cls
-
-
-def construct(cls, params: dict[str, Any], field: str = "head.params"):
-    """``cls(**params)``; a wrong argument name is a HeadError naming ``field``."""
-    try:
-        return cls(**params)
-    except TypeError as err:
-        raise HeadError(f"{field}: {err}. Fix: use {cls.__name__}'s argument names") from None

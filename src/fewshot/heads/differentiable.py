@@ -22,12 +22,11 @@ import numpy as np
 import torch
 from torch import nn
 
+from fewshot.classifiers import check_head
 from fewshot.embeddings import embedding_dim, encode
 from fewshot.errors import HeadError
 from fewshot.heads.base import HEAD_CONFIG, HEAD_WEIGHTS, Examples, HeadArguments, load_tensors, write_config
 from fewshot.runtime import deterministic
-
-PARAMS = ("temperature", "bias", "class_weight")
 
 
 def class_weights(spec: Any, y: np.ndarray, n_classes: int) -> torch.Tensor | None:
@@ -61,9 +60,7 @@ class DifferentiableHead:
         self.converged = None
 
     def _check(self) -> None:
-        unknown = sorted(set(self.params) - set(PARAMS))
-        if unknown:
-            raise HeadError(f"head.params: {unknown} are not differentiable-head params; use {', '.join(PARAMS)}")
+        check_head(self.type, self.params, None)
         if not float(self.params["temperature"]) > 0:
             raise HeadError("head.params.temperature must be > 0")
 

@@ -14,7 +14,8 @@ from typing import Any
 import numpy as np
 
 from fewshot.arguments import head_params
-from fewshot.heads.base import HEAD_WEIGHTS, Examples, construct, fit_estimator, load_tensors, write_config
+from fewshot.classifiers import construct
+from fewshot.heads.base import HEAD_WEIGHTS, Examples, fit_estimator, load_tensors, write_config
 
 
 def _estimator(params: dict[str, Any]):

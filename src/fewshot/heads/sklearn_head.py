@@ -14,8 +14,9 @@ from typing import Any
 
 import numpy as np
 
+from fewshot.classifiers import classifier, import_class
 from fewshot.errors import HeadError
-from fewshot.heads.base import Examples, construct, fit_estimator, import_class, write_config
+from fewshot.heads.base import Examples, fit_estimator, write_config
 
 SKOPS_FILE = "head.skops"
 # Types a skops head file may hold. Anything else (a function, a class of another package) is refused on
@@ -163,8 +164,7 @@ class SklearnHead:
         strategy = self.multi_target_strategy
         if strategy is not None and strategy not in MULTI_TARGET:
             raise HeadError(f"head.multi_target_strategy: unknown '{strategy}'; use one of {', '.join(MULTI_TARGET)}")
-        cls = import_class(self.type)
-        self.estimator = construct(cls, self.params)
+        self.estimator = classifier(self.type, self.params)
         y = np.asarray(examples.y)
         self.multi_label = examples.multi_label
         self.n_classes = int(examples.n_classes)

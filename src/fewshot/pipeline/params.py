@@ -28,7 +28,8 @@ from fewshot.arguments import (
     head_params,
 )
 from fewshot.batching import BATCHING
-from fewshot.errors import ParamsError
+from fewshot.classifiers import check_head
+from fewshot.errors import HeadError, ParamsError
 from fewshot.io import read_yaml
 from fewshot.losses import DISTANCE_METRICS, LOSSES
 from fewshot.metrics import DEFAULT_METRICS, METRICS
@@ -270,11 +271,19 @@ def _format(err: ValidationError, source: str) -> str:
 
 
 def parse_params(raw: dict[str, Any] | None, source: str = "params") -> Params:
-    """Validate a params mapping; raise ParamsError naming every bad key."""
+    """Validate a params mapping, every section, head types included (so a typo in ``teacher.head.type``
+    stops the first stage); raise ParamsError naming every bad key."""
     try:
-        return Params.model_validate(raw or {})
+        params = Params.model_validate(raw or {})
     except ValidationError as err:
         raise ParamsError(_format(err, source)) from None
+    heads = {"head": params.head, "teacher.head": params.teacher.head, "distill.head": params.distill.head}
+    for key, head in heads.items():
+        try:
+            check_head(head.type, head.params, head.multi_target_strategy, key)
+        except HeadError as err:
+            raise ParamsError(f"{source}: {err}") from None
+    return params
 
 
 def load_params(path: str | Path = "params.yaml") -> Params:
