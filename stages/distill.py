@@ -10,7 +10,7 @@ import pandas as pd
 
 from fewshot.distill import distill
 from fewshot.errors import run_main
-from fewshot.io import write_csv, write_json, write_parquet
+from fewshot.io import read_table, write_csv, write_json, write_parquet
 from fewshot.labels import sorted_labels
 from fewshot.model import FewShotModel
 from fewshot.pipeline import tracking
@@ -26,8 +26,8 @@ def main() -> None:
     args = params.distill.arguments(params.seed)
     teacher = FewShotModel.load(teacher_dir)
     student_body = load_body(student_body_dir, field=student_body_dir)
-    unlabeled = pd.read_parquet(unlabeled_path)["text"]
-    few_shot = pd.read_parquet(train_path)
+    unlabeled = read_table(unlabeled_path)["text"]
+    few_shot = read_table(train_path)
 
     with tracking.stage_run("distill", {"seed": params.seed, "distill": params.distill.model_dump()}) as run:
         result = distill(

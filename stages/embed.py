@@ -7,11 +7,9 @@ import sys
 import time
 from pathlib import Path
 
-import pandas as pd
-
 from fewshot.embeddings import body_fingerprint, encode, write_embeddings
 from fewshot.errors import run_main
-from fewshot.io import write_json
+from fewshot.io import read_table, write_json
 from fewshot.pipeline import tracking
 from fewshot.pipeline.params import load_params
 from fewshot.sources import load_body
@@ -21,8 +19,8 @@ def main() -> None:
     body_dir, fewshot_dir, out_dir, speed_path = sys.argv[1:5]
     batch_size = load_params().evaluate.batch_size
     body = load_body(body_dir, field=body_dir)
-    train = pd.read_parquet(Path(fewshot_dir) / "train.parquet")
-    test = pd.read_parquet(Path(fewshot_dir) / "test.parquet")
+    train = read_table(Path(fewshot_dir) / "train.parquet")
+    test = read_table(Path(fewshot_dir) / "test.parquet")
 
     train_embeddings = encode(body, train["text"], batch_size=batch_size)
     start = time.perf_counter()

@@ -9,12 +9,10 @@ import sys
 import time
 from pathlib import Path
 
-import pandas as pd
-
 from fewshot import metrics
 from fewshot.embeddings import cached
 from fewshot.errors import run_main
-from fewshot.io import write_json
+from fewshot.io import read_table, write_json
 from fewshot.model import FewShotModel
 from fewshot.model_dir import BODY_DIR
 from fewshot.pipeline import tracking
@@ -26,7 +24,7 @@ def main() -> None:
     name = Path(model_dir).name
     params = load_params().evaluate
     model = FewShotModel.load(model_dir)
-    test = pd.read_parquet(test_path)
+    test = read_table(test_path)
 
     # embeddings from the embed stage when they were made by this model's body; else embed here
     embeddings = cached(embeddings_dir, "test", list(test["text"]), Path(model_dir) / BODY_DIR)

@@ -7,11 +7,10 @@ usage: python stages/fit_head.py BODY_DIR TRAIN_PARQUET EMBEDDINGS_DIR OUT_DIR V
 import sys
 from pathlib import Path
 
-import pandas as pd
-
 from fewshot.embeddings import cached
 from fewshot.errors import run_main
 from fewshot.heads import make_head
+from fewshot.io import read_table
 from fewshot.labels import any_multi_label
 from fewshot.metrics import classification_metrics
 from fewshot.model import FewShotModel
@@ -23,8 +22,8 @@ from fewshot.sources import load_body, read_body_info
 def main() -> None:
     body_dir, train_path, embeddings_dir, out_dir, validation_path = sys.argv[1:6]
     params = load_params()
-    few_shot = pd.read_parquet(train_path)
-    validation = pd.read_parquet(validation_path) if Path(validation_path).exists() else few_shot.iloc[:0]
+    few_shot = read_table(train_path)
+    validation = read_table(validation_path) if Path(validation_path).exists() else few_shot.iloc[:0]
     body = load_body(body_dir, field=body_dir)
     embeddings = cached(embeddings_dir, "train", list(few_shot["text"]), body_dir)
     head = make_head(params.head.arguments(params.seed), multi_label=any_multi_label(few_shot["label"]))

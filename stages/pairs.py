@@ -5,10 +5,8 @@ usage: python stages/pairs.py TRAIN_PARQUET OUT_PARQUET
 
 import sys
 
-import pandas as pd
-
 from fewshot.errors import run_main
-from fewshot.io import write_parquet
+from fewshot.io import read_table, write_parquet
 from fewshot.pairs import generate_pairs, text_pairs
 from fewshot.pipeline import tracking
 from fewshot.pipeline.params import load_params
@@ -17,7 +15,7 @@ from fewshot.pipeline.params import load_params
 def main() -> None:
     train_path, out_path = sys.argv[1:3]
     params = load_params()
-    few_shot = pd.read_parquet(train_path)
+    few_shot = read_table(train_path)
     pairs = generate_pairs(few_shot["label"], params.pairs.arguments(params.seed))
     write_parquet(text_pairs(pairs, few_shot["text"]), out_path)
 

@@ -7,10 +7,8 @@ usage: python stages/train_body.py PAIRS_PARQUET OUT_DIR LOSS_CSV TRAIN_PARQUET 
 
 import sys
 
-import pandas as pd
-
 from fewshot.errors import run_main
-from fewshot.io import atomic_dir
+from fewshot.io import atomic_dir, read_table
 from fewshot.pipeline import report, tracking
 from fewshot.pipeline.params import load_params
 from fewshot.runtime import is_main_process
@@ -22,8 +20,8 @@ def main() -> None:
     pairs_path, out_dir, loss_csv, train_path, metrics_path = sys.argv[1:6]
     params = load_params()
     args = params.train.arguments(params.seed)
-    pairs = pd.read_parquet(pairs_path)
-    few_shot = pd.read_parquet(train_path)
+    pairs = read_table(pairs_path)
+    few_shot = read_table(train_path)
     body = load_body(args.model, field="train.model", max_length=args.max_length)
 
     with tracking.stage_run("train_body", {"seed": params.seed, "train": params.train.model_dump()}) as run:

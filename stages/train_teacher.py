@@ -7,10 +7,9 @@ usage: python stages/train_teacher.py PAIRS_PARQUET TRAIN_PARQUET OUT_DIR LOSS_C
 
 import sys
 
-import pandas as pd
-
 from fewshot.errors import run_main
 from fewshot.heads import make_head
+from fewshot.io import read_table
 from fewshot.labels import any_multi_label
 from fewshot.model import FewShotModel
 from fewshot.pipeline import report, tracking
@@ -24,8 +23,8 @@ def main() -> None:
     pairs_path, train_path, out_dir, loss_csv, metrics_path = sys.argv[1:6]
     params = load_params()
     args = params.teacher.arguments(params.seed)
-    pairs = pd.read_parquet(pairs_path)
-    few_shot = pd.read_parquet(train_path)
+    pairs = read_table(pairs_path)
+    few_shot = read_table(train_path)
     teacher_body = load_body(args.model, field="teacher.model", max_length=args.max_length)
 
     with tracking.stage_run("train_teacher", {"seed": params.seed, "teacher": params.teacher.model_dump()}) as run:

@@ -172,3 +172,12 @@ def test_the_teachers_length_and_rate_knobs_change_its_body(tiny_body_dir, texts
         train_body(body, pairs, args)
         trained.append(body.encode(PROBE))
     assert not np.array_equal(trained[0], trained[1])
+
+
+@pytest.mark.parametrize(
+    "change, said", [({"batch_size": 0}, "batch_size should be a positive"), ({"body_learning_rate": -1.0}, "-1.0")]
+)
+def test_settings_the_trainer_refuses_are_one_training_error(tiny_body, texts, change, said):
+    pairs = text_pairs(generate_pairs(texts.label), texts.text)
+    with pytest.raises(TrainingError, match=rf"body training of .* cannot use these settings \(.*{said}"):
+        train_body(tiny_body, pairs, batching="pairs", max_steps=1, **change)

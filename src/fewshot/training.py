@@ -7,14 +7,15 @@ few-shot texts (a batch loss, :mod:`fewshot.losses`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
 
 from fewshot.arguments import TrainingArguments
-from fewshot.errors import TrainingError
+from fewshot.errors import FewshotError, TrainingError
 
 __all__ = ["TrainResult", "TrainingArguments", "tokenize_distinct", "train_body"]
 
@@ -95,6 +96,22 @@ def _dataset(pairs: pd.DataFrame, labeled: pd.DataFrame | None, args: TrainingAr
     return Dataset.from_pandas(pairs[["sentence_1", "sentence_2", "label"]].reset_index(drop=True))
 
 
+@contextmanager
+def _settings_refused(args: TrainingArguments) -> Iterator[None]:
+    """A ValueError the trainer raises (settings it cannot use) as one TrainingError line, not a traceback."""
+    try:
+        yield
+    except FewshotError:
+        raise
+    except ValueError as err:
+        detail = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise TrainingError(
+            f"body training of '{args.model}' cannot use these settings ({detail}). Fix: change the training "
+            "section's values (train.* or teacher.*: batch_size, max_steps, loss, margin, distance_metric, "
+            "max_length)"
+        ) from None
+
+
 def train_body(
     body,
     pairs: pd.DataFrame,
@@ -136,7 +153,7 @@ def train_body(
                     on_log(int(state.global_step), float(logs["loss"]))
 
     quiet_libraries()
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, _settings_refused(args):
         trainer_arguments = SentenceTransformerTrainingArguments(
             output_dir=str(output_dir or tmp),
             num_train_epochs=epochs,
@@ -164,7 +181,7 @@ def train_body(
         trainer.remove_callback(PrinterCallback)  # the loss is logged by the caller (MLflow, loss.csv)
         trainer.data_collator.preprocess_fn = tokenize_distinct(trainer.data_collator.preprocess_fn)
         start = time.perf_counter()
-        with heap_frozen(), deterministic():
+        with heap_frozen(), deterministic(), _settings_refused(args):
             out = trainer.train()
         seconds = time.perf_counter() - start
         trained_epochs = round(float(trainer.state.epoch or 0), 4)

@@ -49,6 +49,8 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_STATUS
     script, args = argv[0], argv[1:]
     try:
+        if not os.path.isfile(script):
+            raise FewshotError(f"{script}: no such stage script. Fix: run from the project root (dvc repro does)")
         n = nproc()
     except FewshotError as err:
         print(f"error: {err}", file=sys.stderr)

@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from fewshot.errors import EXIT_STATUS, FewshotError
 from fewshot.runtime import is_main_process
 
 EXPERIMENT = os.environ.get("FEWSHOT_MLFLOW_EXPERIMENT", "fewshot")
@@ -204,7 +205,14 @@ def init_store(root: Path | None = None) -> str:
     logging.getLogger("mlflow").setLevel(logging.WARNING)
     root = root or project_root()
     uri = tracking_uri(root)
-    _ensure_experiment(uri, root)
+    try:
+        _ensure_experiment(uri, root)
+    except Exception as err:  # MLflow, SQLite and the file lock fail in their own types
+        detail = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise FewshotError(
+            f"MLflow store {uri}: cannot be created ({detail}). Fix: check MLFLOW_TRACKING_URI, or that the "
+            "project folder is writable"
+        ) from None
     return uri
 
 
@@ -233,8 +241,12 @@ def main(argv: list[str] | None = None) -> int:
             "usage: python -m fewshot.pipeline.tracking init   (create the MLflow store before parallel experiments)",
             file=sys.stderr,
         )
-        return 2
-    print(f"MLflow store ready: {init_store()} (experiment '{EXPERIMENT}')")
+        return EXIT_STATUS
+    try:
+        print(f"MLflow store ready: {init_store()} (experiment '{EXPERIMENT}')")
+    except FewshotError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_STATUS
     return 0
 
 
