@@ -150,3 +150,18 @@ def test_the_installed_console_script_runs(tiny_model_dir, tmp_path):
     assert proc.stdout.splitlines()[0].startswith("text,label,proba_business")
     bad = subprocess.run([script, "info", str(tmp_path)], capture_output=True, text=True, timeout=300)
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "not a fewshot model directory" in bad.stderr
+
+
+def test_no_texts_give_an_empty_output(tiny_model_dir, tmp_path, monkeypatch, capsys):
+    pd.DataFrame({"text": pd.Series([], dtype=str)}).to_parquet(tmp_path / "none.parquet")
+    out = tmp_path / "none.csv"
+    assert (
+        main(
+            ["predict", "--model", str(tiny_model_dir), "--input", str(tmp_path / "none.parquet"), "--output", str(out)]
+        )
+        == 0
+    )
+    assert out.read_text().splitlines() == ["text,label,proba_business,proba_sports,proba_tech"]
+    monkeypatch.setattr(sys, "stdin", io.StringIO("\n  \n"))
+    assert main(["predict", "--model", str(tiny_model_dir)]) == 0
+    assert capsys.readouterr().out.splitlines() == ["text,label,proba_business,proba_sports,proba_tech"]

@@ -33,6 +33,18 @@ TABLE_SUFFIXES = {
 }
 
 
+def not_utf8(path: Path) -> str:
+    """Where a file's bytes stop being UTF-8: ``line N`` (decoded whole, as a parser reading in chunks
+    cannot say)."""
+    raw = path.read_bytes()
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = raw[: err.start].count(b"\n") + 1
+        return f"line {line}: bytes that are not UTF-8 ({err.reason})"
+    return "bytes that are not UTF-8"
+
+
 def _first_line(err: BaseException) -> str:
     return str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
 
@@ -74,12 +86,13 @@ def read_json(path: str | Path, kind: type = dict, fix: str = "write the file ag
     try:
         value = json.loads(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError:
-        raise DataError(f"{path}: bytes that are not UTF-8. Fix: {fix}") from None
+        raise DataError(f"{path}: {not_utf8(path)}. Fix: {fix}") from None
     except json.JSONDecodeError as err:
         raise DataError(f"{path}: line {err.lineno}: not valid JSON ({err.msg}). Fix: {fix}") from None
     if not isinstance(value, kind):
-        want = {dict: "an object", list: "a list"}.get(kind, kind.__name__)
-        raise DataError(f"{path}: expected a JSON {want}, found {type(value).__name__}. Fix: {fix}")
+        names = {dict: "object", list: "list", str: "string", int: "number", float: "number", bool: "boolean"}
+        found = names.get(type(value), "null")
+        raise DataError(f"{path}: expected a JSON {names.get(kind, kind.__name__)}, found a {found}. Fix: {fix}")
     return value
 
 
@@ -94,9 +107,8 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
         raise ParamsError(f"{path}: params file not found; run from the project root or pass its path")
     try:
         data = YAML(typ="safe", pure=True).load(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError as err:
-        line = path.read_bytes()[: err.start].count(b"\n") + 1
-        raise ParamsError(f"{path}: line {line}: bytes that are not UTF-8. Fix: save the file as UTF-8") from None
+    except UnicodeDecodeError:
+        raise ParamsError(f"{path}: {not_utf8(path)}. Fix: save the file as UTF-8") from None
     except MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
@@ -141,11 +153,8 @@ def read_table(path: str | Path, what: str = "") -> pd.DataFrame:
         return _parse(path, kind)
     except DataError as err:
         raise DataError(f"{where}: {err}") from None
-    except UnicodeDecodeError as err:
-        line = path.read_bytes()[: err.start].count(b"\n") + 1
-        raise DataError(
-            f"{where}: line {line}: bytes that are not UTF-8 ({err.reason}). Fix: save the file as UTF-8"
-        ) from None
+    except UnicodeDecodeError:
+        raise DataError(f"{where}: {not_utf8(path)}. Fix: save the file as UTF-8") from None
     except pd.errors.EmptyDataError:
         raise DataError(f"{where}: no header row and no data. Fix: write the data to it again") from None
     except pd.errors.ParserError as err:
