@@ -166,3 +166,9 @@ def test_drop_invalid_drops_the_bad_rows_and_says_how_many(project):
     proc = run_stage(project, "sample.py", "out")
     assert proc.returncode == 0, proc.stderr
     assert "dropped 2 train and 0 test rows (sample.drop_invalid)" in proc.stdout
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(os.environ["MLFLOW_TRACKING_URI"])  # the test's own store (conftest)
+    runs = client.search_runs([client.get_experiment_by_name("fewshot").experiment_id])
+    logged = next(r for r in runs if r.data.tags.get("dvc.stage") == "sample").data.metrics
+    assert logged["n_dropped_train"] == 2 and logged["n_dropped_test"] == 0
