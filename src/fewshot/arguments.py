@@ -97,8 +97,10 @@ class TrainingArguments:
     ``batching``: ``groups`` (an epoch deals every few-shot text once into groups of at most
     ``batch_size`` texts; a step trains one group with all its listed pairs) or ``pairs`` (setfit's way:
     an epoch is one pass over the pairs, ``batch_size`` pairs a step). ``num_epochs``: the training length,
-    or ``auto`` (:func:`fewshot.batching.resolve_epochs`: decided from the pairs, and recorded);
-    ``max_steps``, when positive, overrides it. The head's training phase is :class:`HeadArguments`'.
+    or ``auto``: with ``groups`` and labelled texts, the steps that score best in ``auto_folds``-fold
+    cross-validation on them, trying 4, 8, 16, ... up to ``auto_max_steps`` (:mod:`fewshot.auto_length`);
+    otherwise a rule of thumb read from the pairs (:func:`fewshot.batching.resolve_epochs`). The choice is
+    recorded. ``max_steps``, when positive, overrides it. The head's training phase is :class:`HeadArguments`'.
     """
 
     model: str = "sentence-transformers/all-MiniLM-L6-v2"
@@ -112,6 +114,8 @@ class TrainingArguments:
     margin: float | None = None
     distance_metric: str | None = None
     max_length: int | None = None
+    auto_folds: int = 2
+    auto_max_steps: int = 64
     seed: int = 42
 
 

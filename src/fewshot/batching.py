@@ -14,9 +14,9 @@ e.g. oversampling's cycled positives). Only the batching differs.
   texts land in different blocks trains in a later epoch that deals them together (an epoch trains about
   ``batch_size / texts`` of the list). With at most ``batch_size`` texts in all, an epoch is a single
   step over all the pairs, so a grouped run takes many epochs at a higher learning rate. The pipeline's
-  default is ``groups`` with 64 texts at 1e-4 for ``num_epochs: auto`` (:func:`resolve_epochs`: the
-  epochs that reach one step per 2 texts per class, at least 5); ``bench/vs_setfit.py`` measures it
-  against setfit side by side.
+  default is ``groups`` with 64 texts at 1e-4 for ``num_epochs: auto`` (cross-validated on the few-shot
+  texts, :mod:`fewshot.auto_length`; without them :func:`resolve_epochs`' rule of thumb: the epochs that
+  reach one step per 2 texts per class, at least 5); ``bench/vs_setfit.py`` measures it against setfit.
 """
 
 from __future__ import annotations
@@ -127,8 +127,8 @@ def texts_per_class(first: np.ndarray, second: np.ndarray, labels: np.ndarray) -
 
 
 def auto_steps(texts_per_class: float) -> int:
-    """The grouped steps ``num_epochs: auto`` aims at: one per 2 texts per class, at least 5 (chosen on
-    held-out train texts; the measurements are in ``bench/RESULTS.md``)."""
+    """The grouped steps ``num_epochs: auto`` aims at without labelled texts to cross-validate on: one per
+    2 texts per class, at least 5."""
     return max(5, -(-int(round(texts_per_class)) // 2))
 
 

@@ -11,11 +11,15 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from fewshot.arguments import TrainingArguments
 from fewshot.errors import FewshotError, TrainingError
+
+if TYPE_CHECKING:
+    from fewshot.auto_length import LengthChoice
 
 __all__ = ["TrainResult", "TrainingArguments", "tokenize_distinct", "train_body"]
 
@@ -27,6 +31,7 @@ class TrainResult:
     losses: list[tuple[int, float]] = field(default_factory=list)  # (step, training loss)
     seconds: float = 0.0
     arguments: dict = field(default_factory=dict)  # the training arguments used, as resolved (see used_arguments)
+    auto: LengthChoice | None = None  # num_epochs: auto's cross-validated choice, when it ran
 
 
 def used_arguments(args: TrainingArguments, batching: str, epochs: float, steps: int) -> dict:
@@ -119,13 +124,20 @@ def train_body(
     labeled: pd.DataFrame | None = None,
     on_log: Callable[[int, float], None] | None = None,
     output_dir: str | Path | None = None,
+    stop_at: Callable[[int], bool] | None = None,
+    schedule: str = "linear",
     **fields,
 ) -> TrainResult:
     """Fine-tune ``body`` in place on text pairs (``sentence_1``, ``sentence_2``, ``label``).
 
     ``fields`` override ``args`` (e.g. ``train_body(body, pairs, max_steps=20)``). A batch loss trains on
     ``labeled`` texts (``text``, ``label``) instead, in labelled batches. ``on_log(step, loss)`` is called
-    at every step.
+    at every step; ``stop_at(step)`` too, after the step, and training stops when it returns true.
+    ``schedule``: the learning-rate schedule after warm-up (transformers' ``lr_scheduler_type``).
+
+    ``num_epochs: auto`` with grouped batches and labelled texts: the length is chosen by k-fold
+    cross-validation on them (:mod:`fewshot.auto_length`), and ``TrainResult.auto`` holds the choice and
+    the scores that made it.
     """
     import tempfile
     import time
@@ -142,6 +154,13 @@ def train_body(
     # a batch loss trains on labelled batches of the few-shot texts, not on groups of pairs
     batching = "pairs" if is_batch_loss(args.loss) else args.batching
     dataset = _dataset(pairs, labeled, args)
+    start = time.perf_counter()  # the search for auto's length counts as training time
+    choice = None
+    if _cross_validates(args, batching, labeled):
+        from fewshot.auto_length import choose_steps
+
+        choice = choose_steps(train_body, body, pairs, labeled, args, args.auto_folds, args.auto_max_steps)
+        args = replace(args, max_steps=choice.steps)
     epochs = resolve_epochs(args.num_epochs, batching, args.batch_size, pairs)
     losses: list[tuple[int, float]] = []
 
@@ -152,6 +171,10 @@ def train_body(
                 if on_log:
                     on_log(int(state.global_step), float(logs["loss"]))
 
+        def on_step_end(self, _args, state, control, **kw):
+            if stop_at is not None and stop_at(int(state.global_step)):
+                control.should_training_stop = True
+
     quiet_libraries()
     with tempfile.TemporaryDirectory() as tmp, _settings_refused(args):
         trainer_arguments = SentenceTransformerTrainingArguments(
@@ -159,6 +182,7 @@ def train_body(
             num_train_epochs=epochs,
             per_device_train_batch_size=args.batch_size,
             learning_rate=args.body_learning_rate,
+            lr_scheduler_type=schedule,
             warmup_steps=args.warmup_proportion,
             max_steps=args.max_steps,
             seed=args.seed,
@@ -180,7 +204,6 @@ def train_body(
         )
         trainer.remove_callback(PrinterCallback)  # the loss is logged by the caller (MLflow, loss.csv)
         trainer.data_collator.preprocess_fn = tokenize_distinct(trainer.data_collator.preprocess_fn)
-        start = time.perf_counter()
         with heap_frozen(), deterministic(), _settings_refused(args):
             out = trainer.train()
         seconds = time.perf_counter() - start
@@ -188,4 +211,20 @@ def train_body(
     body.eval()
     steps = int(out.global_step)
     used = used_arguments(args, batching, trained_epochs, steps)
-    return TrainResult(steps=steps, epochs=trained_epochs, losses=losses, seconds=seconds, arguments=used)
+    if choice is not None:
+        used["auto"] = choice.as_dict()
+    return TrainResult(steps=steps, epochs=trained_epochs, losses=losses, seconds=seconds, arguments=used, auto=choice)
+
+
+def _cross_validates(args: TrainingArguments, batching: str, labeled: pd.DataFrame | None) -> bool:
+    """Whether ``num_epochs: auto`` is decided by cross-validation: grouped batches, no ``max_steps``, and
+    single-label few-shot texts with at least two per class (else :func:`fewshot.batching.resolve_epochs`'
+    rule of thumb)."""
+    from fewshot.arguments import AUTO
+    from fewshot.labels import any_multi_label
+
+    if args.num_epochs != AUTO or batching != "groups" or args.max_steps > 0 or args.auto_folds < 2:
+        return False
+    if labeled is None or len(labeled) == 0 or any_multi_label(labeled["label"]):
+        return False
+    return int(labeled["label"].astype(str).value_counts().min()) >= 2

@@ -145,6 +145,8 @@ class TrainParams(_Section):
     margin: float | None = Field(_TRAIN.margin, gt=0)
     distance_metric: Literal[DISTANCE_METRICS] | None = _TRAIN.distance_metric  # type: ignore[valid-type]
     max_length: int | None = Field(_TRAIN.max_length, ge=8)
+    auto_folds: PosInt = _TRAIN.auto_folds
+    auto_max_steps: PosInt = _TRAIN.auto_max_steps
 
     @field_validator("batch_size", "body_learning_rate", mode="before")
     @classmethod
@@ -158,7 +160,9 @@ class TrainParams(_Section):
         if v == AUTO:
             return v
         if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-            raise ValueError("must be 'auto' (decided from the pairs) or a positive number of epochs")
+            raise ValueError(
+                "must be 'auto' (chosen by cross-validation on the few-shot texts) or a positive number of epochs"
+            )
         return v
 
     @field_validator("max_steps")

@@ -1,0 +1,86 @@
+"""num_epochs: auto (fewshot.auto_length): the training length chosen by k-fold cross-validation."""
+
+import numpy as np
+import pytest
+from tiny import PROBE
+
+from fewshot.arguments import TrainingArguments
+from fewshot.auto_length import checkpoints, choose_steps, fold_indices, pick
+from fewshot.pairs import generate_pairs, text_pairs
+from fewshot.sources import load_body
+from fewshot.training import train_body
+
+
+def test_checkpoints_double_up_to_the_cap_and_try_the_cap():
+    assert checkpoints(64) == [4, 8, 16, 32, 64]
+    assert checkpoints(20) == [4, 8, 16, 20]
+    assert checkpoints(3, first=3) == [3]
+
+
+def test_folds_are_stratified_and_cover_every_text_once():
+    labels = ["a"] * 6 + ["b"] * 4 + ["c"] * 2
+    folds = fold_indices(labels, 2, seed=0)
+    assert len(folds) == 2
+    held = np.concatenate([h for _, h in folds])
+    assert sorted(held) == list(range(12))
+    for train, held_out in folds:
+        assert set(train).isdisjoint(held_out)
+        assert {labels[i] for i in held_out} == {"a", "b", "c"}
+    assert len(fold_indices(labels, 5, seed=0)) == 2  # no more folds than the smallest class has texts
+
+
+def test_pick_carries_stopped_folds_forward_and_takes_the_shortest_within_one_standard_error():
+    folds = [{4: 0.5, 8: 0.7, 16: 0.6}, {4: 0.6, 8: 0.8}]
+    steps, mean = pick(folds, n_held_out=1000)
+    assert mean == {4: 0.55, 8: 0.75, 16: 0.7}  # the second fold stopped at 8: its 0.8 carried to 16
+    assert steps == 8  # 0.75 ± 0.014 over 1,000 texts: 0.55 is far below
+    assert pick(folds, n_held_out=4)[0] == 4  # over 4 texts the error is 0.22: 0.55 is within it
+    assert pick([{4: 0.7, 8: 0.7}], 1000)[0] == 4  # a tie: the shorter run
+    assert pick([{4: 0.5}, {8: 0.9}], 1000) == (4, {4: 0.7, 8: 0.7})  # a fold not yet at 4: its first score
+    # the question-type case: a longer run far better than the short one is chosen even over 48 texts
+    assert pick([{4: 0.45, 8: 0.6, 16: 0.75, 32: 0.7}, {4: 0.5, 8: 0.65, 16: 0.8}], 48)[0] == 16
+
+
+def test_the_search_is_deterministic_and_leaves_the_body_untouched(tiny_body_dir, texts):
+    pairs = text_pairs(generate_pairs(texts.label), texts.text)
+    args = TrainingArguments(body_learning_rate=1e-3, seed=2)
+    choices = []
+    for _ in range(2):
+        body = load_body(str(tiny_body_dir))
+        before = body.encode(PROBE)
+        choices.append(choose_steps(train_body, body, pairs, texts, args, folds=2, max_steps=16))
+        assert np.array_equal(body.encode(PROBE), before)
+    first, second = choices
+    assert first.scores == second.scores and first.steps == second.steps
+    assert first.folds == 2 and first.steps in first.scores
+    assert set(first.scores) <= {4, 8, 16}
+    assert all(0.0 <= v <= 1.0 for v in first.scores.values())
+
+
+def test_auto_trains_the_chosen_steps_and_records_the_choice(tiny_body_dir, texts):
+    pairs = text_pairs(generate_pairs(texts.label), texts.text)
+    args = TrainingArguments(body_learning_rate=1e-3, auto_max_steps=8, seed=2)
+    result = train_body(load_body(str(tiny_body_dir)), pairs, args, labeled=texts)
+    assert result.auto is not None and result.steps == result.auto.steps
+    assert result.arguments["auto"] == result.auto.as_dict()
+    assert result.arguments["auto"]["scores"] == {str(k): v for k, v in result.auto.scores.items()}
+
+
+@pytest.mark.parametrize(
+    "change", [{"num_epochs": 3}, {"max_steps": 3}, {"batching": "pairs"}, {"auto_folds": 1}, "no texts"]
+)
+def test_the_search_runs_only_for_auto_grouped_steps_with_labelled_texts(tiny_body, texts, change):
+    pairs = text_pairs(generate_pairs(texts.label), texts.text)
+    args = TrainingArguments(batch_size=16, auto_max_steps=8)
+    if change == "no texts":  # the rule of thumb of fewshot.batching.resolve_epochs
+        result = train_body(tiny_body, pairs, args)
+    else:
+        result = train_body(tiny_body, pairs, args, labeled=texts, **change)
+    assert result.auto is None and "auto" not in result.arguments
+
+
+def test_stop_at_ends_training_after_the_step_it_returns_true_for(tiny_body, texts):
+    pairs = text_pairs(generate_pairs(texts.label), texts.text)
+    seen = []
+    result = train_body(tiny_body, pairs, max_steps=10, stop_at=lambda step: seen.append(step) or step == 3)
+    assert result.steps == 3 and seen == [1, 2, 3]
