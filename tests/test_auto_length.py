@@ -5,7 +5,7 @@ import pytest
 from tiny import PROBE
 
 from fewshot.arguments import TrainingArguments
-from fewshot.auto_length import checkpoints, choose_steps, fold_indices, pick
+from fewshot.auto_length import checkpoints, choose_steps, fold_indices, improves, pick
 from fewshot.pairs import generate_pairs, text_pairs
 from fewshot.sources import load_body
 from fewshot.training import train_body
@@ -39,6 +39,13 @@ def test_pick_carries_stopped_folds_forward_and_takes_the_shortest_within_one_st
     assert pick([{4: 0.5}, {8: 0.9}], 1000) == (4, {4: 0.7, 8: 0.7})  # a fold not yet at 4: its first score
     # the question-type case: a longer run far better than the short one is chosen even over 48 texts
     assert pick([{4: 0.45, 8: 0.6, 16: 0.75, 32: 0.7}, {4: 0.5, 8: 0.65, 16: 0.8}], 48)[0] == 16
+
+
+def test_a_fold_goes_on_only_while_a_longer_run_beats_its_best_by_more_than_one_standard_error():
+    assert improves(0.75, 0.5, n=24)  # the question-type case: 0.5 ± 0.10
+    assert not improves(0.55, 0.5, n=24)
+    assert not improves(0.688, 0.677, n=308)  # many classes, a steady creep of 1 point: ± 0.027
+    assert not improves(1.0, 1.0, n=16)
 
 
 def test_the_search_is_deterministic_and_leaves_the_body_untouched(tiny_body_dir, texts):

@@ -9,8 +9,9 @@ constant serves both, so the length is measured on the task's own labelled texts
 2. For each fold, a copy of the untrained body trains on the pairs among the other folds' texts, in
    grouped steps at the run's learning rate (constant, so a prefix of the run is a shorter run). At
    checkpoints of 4, 8, 16, ... steps (up to ``auto_max_steps``) a logistic-regression head is fitted on
-   the training folds' embeddings and scored on the held-out fold's texts. A fold stops when a checkpoint
-   scores no better than its best so far (a longer run would only over-fit further).
+   the training folds' embeddings and scored on the held-out fold's texts. A fold stops at the first
+   checkpoint that does not beat its best so far by more than one standard error (a longer run would
+   over-fit, or gain too little to change the choice, at twice the cost).
 3. The shortest run whose mean held-out accuracy is within one standard error of the best mean wins (the
    one-standard-error rule: a few dozen held-out texts cannot tell closer runs apart, and a longer run
    risks over-fitting); a fold that stopped early carries its last score forward. Fold steps are scaled
@@ -124,7 +125,7 @@ def choose_steps(
                 args.seed,
             )
             earlier = [v for k, v in scores.items() if k < step]
-            return bool(earlier) and scores[step] <= max(earlier)  # no better than before: stop this fold
+            return bool(earlier) and not improves(scores[step], max(earlier), len(held_rows))
 
         # constant rate from the first step: a prefix of this run is a shorter run
         fold_args = replace(args, num_epochs=1, max_steps=points[-1], warmup_proportion=0.0)
@@ -136,6 +137,18 @@ def choose_steps(
         return LengthChoice(steps=max_steps, scores={}, folds=0)
     steps, mean = pick(scaled, len(texts))
     return LengthChoice(steps=steps, scores=mean, folds=len(scaled), fold_scores=fold_scores)
+
+
+def standard_error(accuracy: float, n: int) -> float:
+    """The standard error of an accuracy measured on ``n`` texts."""
+    return float(np.sqrt(accuracy * (1 - accuracy) / max(1, n)))
+
+
+def improves(score: float, best: float, n: int) -> bool:
+    """Whether a longer run's held-out accuracy beats the best shorter one's by more than one standard error
+    over the fold's ``n`` held-out texts; if not, the fold stops (a smaller gain could not change the choice,
+    and each doubling costs as much as all the steps before it)."""
+    return score > best + standard_error(best, n) + 1e-9
 
 
 def pick(folds: list[dict[int, float]], n_held_out: int) -> tuple[int, dict[int, float]]:
@@ -156,5 +169,5 @@ def pick(folds: list[dict[int, float]], n_held_out: int) -> tuple[int, dict[int,
             per_fold.append(fold[max(reached)] if reached else fold[min(fold)])
         mean[s] = round(float(np.mean(per_fold)), 6)
     best = max(mean.values())
-    error = float(np.sqrt(best * (1 - best) / max(1, n_held_out)))
+    error = standard_error(best, n_held_out)
     return min(s for s, v in mean.items() if v >= best - error - 1e-9), mean
