@@ -36,6 +36,24 @@ def test_nproc_comes_from_the_environment(monkeypatch):
     ]
 
 
+def test_bad_params_stop_before_torchrun_with_one_line(tmp_path):
+    (tmp_path / "params.yaml").write_text("train:\n  num_epoch: 3\n")
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", launch.ENV: "2"}
+    script = str(ROOT / "stages" / "train_body.py")
+    proc = subprocess.run(
+        [sys.executable, "-m", "fewshot.pipeline.launch", script, "p", "o", "l", "t", "m"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "train.num_epoch" in lines[0] and "num_epochs" in lines[0], proc.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["params.yaml"]
+
+
 def _project(tmp_path: Path, tiny_body_dir: Path) -> Path:
     few = make_texts(8, seed=1)  # 24 texts, 3 classes
     few.to_parquet(tmp_path / "train.parquet")

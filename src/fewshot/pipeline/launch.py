@@ -52,6 +52,10 @@ def main(argv: list[str] | None = None) -> int:
         if not os.path.isfile(script):
             raise FewshotError(f"{script}: no such stage script. Fix: run from the project root (dvc repro does)")
         n = nproc()
+        if n > 1 and os.path.isfile("params.yaml"):  # bad params here, as one line: under torchrun each
+            from fewshot.pipeline.params import load_params  # rank's line would come inside its traceback
+
+            load_params()
     except FewshotError as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_STATUS
