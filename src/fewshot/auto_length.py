@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -43,7 +43,6 @@ class LengthChoice:
     steps: int  # on the whole few-shot set
     scores: dict[int, float]  # whole-set steps -> mean held-out accuracy over the folds
     folds: int
-    fold_scores: list[dict[int, float]] = field(default_factory=list)  # per fold: fold steps -> accuracy
 
     def as_dict(self) -> dict:
         return {"steps": self.steps, "folds": self.folds, "scores": {str(k): v for k, v in self.scores.items()}}
@@ -97,7 +96,6 @@ def choose_steps(
     texts = [str(t) for t in labeled["text"]]
     labels = np.asarray([str(v) for v in labeled["label"]], dtype=object)
     groups_all = groups_per_epoch(pairs, args.batch_size)
-    fold_scores: list[dict[int, float]] = []
     scaled: list[dict[int, float]] = []
     for train_rows, held_rows in fold_indices(list(labels), folds, args.seed):
         keep = {texts[i] for i in train_rows}
@@ -131,12 +129,11 @@ def choose_steps(
         fold_args = replace(args, num_epochs=1, max_steps=points[-1], warmup_proportion=0.0)
         train(fold_body, fold_pairs, fold_args, stop_at=at_step, schedule="constant")
         del fold_body
-        fold_scores.append(scores)
         scaled.append({max(1, int(round(s * scale))): v for s, v in scores.items()})
     if not scaled:
         return LengthChoice(steps=max_steps, scores={}, folds=0)
     steps, mean = pick(scaled, len(texts))
-    return LengthChoice(steps=steps, scores=mean, folds=len(scaled), fold_scores=fold_scores)
+    return LengthChoice(steps=steps, scores=mean, folds=len(scaled))
 
 
 def standard_error(accuracy: float, n: int) -> float:
