@@ -165,47 +165,109 @@ def _evaluate(model, test) -> tuple[float, float]:
     return float((predicted.astype(str) == test.label.to_numpy().astype(str)).mean()), seconds
 
 
-def _distill(spec: dict, few, unlabeled, teacher, model_path: str, tmp: str) -> tuple[object, float]:
-    if spec["system"] == "setfit":
-        from datasets import Dataset
-        from setfit import DistillationTrainer, SetFitModel, TrainingArguments
+def _setfit_distill(spec: dict, unlabeled, teacher, model_path: str, tmp: str) -> tuple[object, float]:
+    """setfit's DistillationTrainer: a fresh student from ``teacher`` (the --distill-steps/-batch settings)."""
+    from datasets import Dataset
+    from setfit import DistillationTrainer, SetFitModel, TrainingArguments
 
-        student = SetFitModel.from_pretrained(model_path, head_params=dict(HEAD_PARAMS))
-        args = TrainingArguments(
-            output_dir=tmp,
-            batch_size=spec["distill_batch"],
-            max_steps=spec["distill_steps"],
-            body_learning_rate=spec["lr"],
-            warmup_proportion=0.1,
-            seed=spec["seed"],
-            report_to="none",
-            save_strategy="no",
-            show_progress_bar=False,
-            logging_strategy="no",
-        )
-        trainer = DistillationTrainer(
-            teacher_model=teacher,
-            student_model=student,
-            args=args,
-            train_dataset=Dataset.from_dict({"text": unlabeled}),
-        )
-        start = time.perf_counter()
-        trainer.train()
-        return student, time.perf_counter() - start
-    from fewshot.arguments import DistillationArguments, HeadArguments
-    from fewshot.distill import distill
-    from fewshot.sources import load_body
-
-    student_body = load_body(model_path)  # a fresh student, as setfit's
-    start = time.perf_counter()
-    args = DistillationArguments(
-        max_steps=spec["distill_steps"],
+    student = SetFitModel.from_pretrained(model_path, head_params=dict(HEAD_PARAMS))
+    args = TrainingArguments(
+        output_dir=tmp,
         batch_size=spec["distill_batch"],
+        max_steps=spec["distill_steps"],
         body_learning_rate=spec["lr"],
-        head=HeadArguments(params=dict(HEAD_PARAMS)),
+        warmup_proportion=0.1,
         seed=spec["seed"],
+        report_to="none",
+        save_strategy="no",
+        show_progress_bar=False,
+        logging_strategy="no",
     )
-    result = distill(teacher, student_body, unlabeled, sorted(set(few.label)), args)
+    trainer = DistillationTrainer(
+        teacher_model=teacher,
+        student_model=student,
+        args=args,
+        train_dataset=Dataset.from_dict({"text": unlabeled}),
+    )
+    start = time.perf_counter()
+    trainer.train()
+    return student, time.perf_counter() - start
+
+
+def _cached(spec: dict, what: str, section: dict, build):
+    """A trained model from ``--cache`` (keyed by the task, draw and the settings that shaped it), or
+    ``build()``'s, saved there; ``(model, seconds to build or None)``."""
+    import hashlib
+
+    from fewshot.model import FewShotModel
+
+    if not spec.get("cache"):
+        return build()
+    key = json.dumps([spec["task"], spec["num_samples"], spec["seed"], spec.get("validation"), section], sort_keys=True)
+    path = Path(spec["cache"]) / f"{what}-{hashlib.sha256(key.encode()).hexdigest()[:16]}"
+    if (path / "fewshot.json").exists():
+        return FewShotModel.load(path), None
+    model, seconds = build()
+    model.save(path)
+    return model, seconds
+
+
+def _fewshot_distill_path(spec: dict, few, test, unlabeled, row: dict):
+    """The pipeline's teacher path with the --params sections: the student (``pairs``, ``train``,
+    ``head``), the teacher (``teacher``), the distilled student from the trained student body
+    (``distill``); the three accuracies in the row; returns the distilled model and its seconds."""
+    import copy
+
+    from fewshot.distill import distill
+    from fewshot.labels import sorted_labels
+    from fewshot.model import FewShotModel
+    from fewshot.pairs import generate_pairs, text_pairs
+    from fewshot.sources import load_body
+    from fewshot.training import train_body
+
+    params = _params(spec["params"], spec["set"])
+    seed = spec["seed"]
+    pairs = text_pairs(generate_pairs(few.label, params.pairs.arguments(seed)), few.text)
+    labeled = few[["text", "label"]]
+
+    def trained(section, head):
+        def build():
+            args = section.arguments(seed)
+            body = load_body(args.model)
+            start = time.perf_counter()
+            result = train_body(body, pairs, args, labeled=labeled)
+            model = FewShotModel.fit(body, list(few.text), list(few.label), head, info={"steps": result.steps})
+            return model, time.perf_counter() - start
+
+        return build
+
+    sections = {"pairs": params.pairs.model_dump()}
+    student, row["student_train_s"] = _cached(
+        spec,
+        "student",
+        {**sections, "train": params.train.model_dump(), "head": params.head.model_dump()},
+        trained(params.train, params.head.arguments(seed)),
+    )
+    row["student_steps"] = student.info.get("steps")
+    row["student_accuracy"], _ = _evaluate(student, test)
+    teacher, row["teacher_train_s"] = _cached(
+        spec,
+        "teacher",
+        {**sections, "teacher": params.teacher.model_dump()},
+        trained(params.teacher, params.teacher.head.arguments(seed)),
+    )
+    row["teacher_steps"] = teacher.info.get("steps")
+    row["teacher_accuracy"], _ = _evaluate(teacher, test)
+    start = time.perf_counter()
+    result = distill(
+        teacher,
+        copy.deepcopy(student.body),
+        unlabeled,
+        sorted_labels(few.label),
+        params.distill.arguments(seed),
+        labeled=few,
+    )
+    row["distill_steps"] = result.train.steps
     return result.model, time.perf_counter() - start
 
 
@@ -224,16 +286,18 @@ def worker(spec: dict) -> dict:
     if spec["system"] == "fewshot" and spec["set"]:
         row["set"] = spec["set"]
     with tempfile.TemporaryDirectory() as tmp:
-        if spec["system"] == "setfit":
+        if spec["kind"] == "distill" and spec["system"] == "fewshot":
+            model, train_s = _fewshot_distill_path(spec, few, test, unlabeled, row)
+        elif spec["system"] == "setfit":
             model, train_s = _setfit_train(spec, few, model_path, tmp)
         else:
             model, train_s, row["steps"], row["body_s"], auto = _fewshot_train(spec, few, model_path)
             if auto:
                 row["auto"] = auto
-        if spec["kind"] == "distill":
+        if spec["kind"] == "distill" and spec["system"] == "setfit":
             row["teacher_train_s"] = train_s
             row["teacher_accuracy"], _ = _evaluate(model, test)
-            model, train_s = _distill(spec, few, unlabeled, model, model_path, tmp)
+            model, train_s = _setfit_distill(spec, unlabeled, model, model_path, tmp)
         accuracy, eval_s = _evaluate(model, test)
     row.update(
         train_s=train_s,
@@ -364,6 +428,9 @@ def main() -> None:
     ap.add_argument("--unlabeled", type=int, default=500)
     ap.add_argument("--distill-steps", type=int, default=500)
     ap.add_argument("--distill-batch", type=int, default=16)
+    ap.add_argument(
+        "--cache", type=Path, help="keep trained students and teachers here and reuse them (tuning the distillation)"
+    )
     ap.add_argument("--timeout", type=float, default=4 * 3600, help="seconds per system run")
     ap.add_argument("--out", type=Path)
     args = ap.parse_args()
@@ -392,6 +459,7 @@ def main() -> None:
         )
     }
     base["params"], base["set"] = str(args.params.resolve()), args.set
+    base["cache"] = str(args.cache.resolve()) if args.cache else None
     from fewshot.pipeline.params import ParamsError
 
     try:  # a typo stops here, not in every run

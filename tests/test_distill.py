@@ -3,6 +3,7 @@ import pytest
 from tiny import build_tiny_body, make_texts
 
 from fewshot.arguments import DistillationArguments
+from fewshot.batching import text_groups
 from fewshot.distill import distill, pair_count, teacher_pairs
 from fewshot.embeddings import encode
 from fewshot.errors import DistillError
@@ -52,15 +53,24 @@ def test_pair_budget_and_draw():
     assert len(set(zip(i, j))) == 8000
 
 
-def test_distill_trains_student_towards_teacher_and_labels_from_teacher(tiny_body_dir, teacher_dir, tmp_path):
+@pytest.mark.parametrize("batching", ["pairs", "groups"])
+def test_distill_trains_student_towards_teacher_and_labels_from_teacher(tiny_body_dir, teacher_dir, tmp_path, batching):
     few_shot = make_texts(6, seed=1)
     unlabeled = list(make_texts(20, seed=7).text)
     teacher = trained(teacher_dir, few_shot, seed=1)
     student = trained(tiny_body_dir, few_shot, seed=2)
     before = student.encode(unlabeled)
-    args = DistillationArguments(max_steps=30, batch_size=16, body_learning_rate=1e-3, seed=3)
+    size = 16 if batching == "pairs" else 8
+    args = DistillationArguments(batching=batching, max_steps=30, batch_size=size, body_learning_rate=1e-3, seed=3)
     result = distill(teacher, student.body, unlabeled, student.labels, args)
-    assert result.train.steps == 30 and len(result.pairs) == 480
+    if batching == "pairs":
+        assert result.train.steps == 30 and len(result.pairs) == 480
+    else:  # the texts dealt into groups of at most 8 an epoch, every pair among a group's texts a step
+        assert result.train.steps == 30 and result.pairs.step.max() == 30
+        sizes = {len(g) * (len(g) - 1) // 2 for g in text_groups(len(unlabeled), 8, 3, 0)}
+        assert set(result.pairs.groupby("step").size()) <= sizes and max(sizes) <= 28
+        assert (result.pairs.idx_1 < result.pairs.idx_2).all()
+        assert (result.pairs.sentence_2 == [unlabeled[i] for i in result.pairs.idx_2]).all()
     after = result.model.encode(unlabeled)
     t = teacher.encode(unlabeled)
 
@@ -93,7 +103,7 @@ def test_head_can_also_learn_the_labelled_texts(tiny_body_dir, teacher_dir):
     teacher = trained(teacher_dir, few_shot, seed=1)
     student = trained(tiny_body_dir, few_shot, seed=2)
     unlabeled = list(make_texts(5, seed=4).text)
-    args = DistillationArguments(max_steps=2, include_labeled=True, seed=0)
+    args = DistillationArguments(max_steps=2, batch_size=4, include_labeled=True, seed=0)
     result = distill(teacher, student.body, unlabeled, student.labels, args, labeled=few_shot)
     assert result.model.info["n_train"] == 15 + len(few_shot)
     alone = distill(
@@ -105,23 +115,89 @@ def test_head_can_also_learn_the_labelled_texts(tiny_body_dir, teacher_dir):
 @pytest.mark.parametrize(
     "change",
     [
-        {"max_steps": 6},
-        {"body_learning_rate": 1e-2},
-        {"num_iterations": 2},
-        {"batch_size": 4},
-        {"warmup_proportion": 0.5},
+        ("pairs", {"max_steps": 6}),
+        ("pairs", {"body_learning_rate": 1e-2}),
+        ("pairs", {"num_iterations": 2}),
+        ("pairs", {"batch_size": 4}),
+        ("pairs", {"warmup_proportion": 0.5}),
+        ("groups", {"max_steps": 6}),
+        ("groups", {"max_steps": -1, "num_epochs": 2}),
+        ("groups", {"body_learning_rate": 1e-2}),
+        ("groups", {"batch_size": 3}),
+        ("groups", {"warmup_proportion": 0.5}),
+        ("groups", {"seed": 1}),
     ],
 )
 def test_every_length_and_rate_knob_changes_the_distilled_body(tiny_body_dir, teacher_dir, change):
     from dataclasses import replace
 
+    batching, change = change
     few_shot = make_texts(4, seed=1)
     teacher = trained(teacher_dir, few_shot, seed=1)
     unlabeled = list(make_texts(8, seed=4).text)
-    base = DistillationArguments(max_steps=3, batch_size=8, body_learning_rate=1e-3, seed=0)
+    base = DistillationArguments(batching=batching, max_steps=3, batch_size=8, body_learning_rate=1e-3, seed=0)
+    if batching == "groups":
+        base = replace(base, batch_size=5, num_epochs=1)
     bodies = []
     for args in (base, replace(base, **change)):
         student = load_body(str(tiny_body_dir))
         distill(teacher, student, unlabeled, teacher.labels, args)
         bodies.append(student.encode(unlabeled))
     assert not np.array_equal(bodies[0], bodies[1])
+
+
+def test_grouped_distillation_trains_the_groups_it_records_with_the_teachers_targets(tiny_body_dir, teacher_dir):
+    """The loss of a step is CosineSimilarityLoss over every pair of its group, with the teacher's
+    similarities as targets, and the groups the trainer dealt are the ones recorded in the pairs."""
+    import torch
+
+    from fewshot.batching import TextGroupSampler
+    from fewshot.losses import TeacherSimilarityLoss
+
+    few_shot = make_texts(4, seed=1)
+    teacher = trained(teacher_dir, few_shot, seed=1)
+    texts = list(make_texts(9, seed=4).text)  # 27 texts
+    t = teacher.encode(texts)
+    seen = []
+
+    class Recording(TeacherSimilarityLoss):
+        def forward(self, features, labels):
+            seen.append(sorted(labels.tolist()))
+            return super().forward(features, labels)
+
+    import fewshot.losses
+
+    original = fewshot.losses.TeacherSimilarityLoss
+    fewshot.losses.TeacherSimilarityLoss = Recording
+    try:
+        student = load_body(str(tiny_body_dir))
+        args = DistillationArguments(max_steps=7, batch_size=10, body_learning_rate=1e-3, seed=5)
+        result = distill(teacher, student, texts, teacher.labels, args)
+    finally:
+        fewshot.losses.TeacherSimilarityLoss = original
+    recorded = [sorted(set(g.idx_1) | set(g.idx_2)) for _, g in result.pairs.groupby("step")]
+    assert seen == recorded and len(seen) == 7  # 3 groups of 9 an epoch, re-dealt each epoch
+    assert recorded[0] != recorded[3] or recorded[1] != recorded[4]
+    assert [sorted(g.tolist()) for g in text_groups(27, 10, 5, 0)] == recorded[:3]
+    # the loss on a group: MSE of the student's cosine similarities against the teacher's, every pair
+    body = load_body(str(tiny_body_dir))
+    loss = TeacherSimilarityLoss(body, t)
+    group = [2, 5, 11, 20]
+    features = body.tokenize([texts[i] for i in group])
+    value = float(loss([features], torch.tensor(group)))
+    s = encode(body, [texts[i] for i in group])
+    s = s / np.linalg.norm(s, axis=1, keepdims=True)
+    u = t[group] / np.linalg.norm(t[group], axis=1, keepdims=True)
+    i, j = np.triu_indices(4, k=1)
+    assert value == pytest.approx(float((((s[i] * s[j]).sum(1) - (u[i] * u[j]).sum(1)) ** 2).mean()), abs=1e-5)
+    sampler = TextGroupSampler(list(range(27)), batch_size=10, seed=5)
+    sampler.set_epoch(1)
+    assert [sorted(b) for b in sampler] == [sorted(g.tolist()) for g in text_groups(27, 10, 5, 1)]
+
+
+def test_grouped_distillation_refuses_a_pair_count():
+    with pytest.raises(DistillError, match="num_iterations counts drawn pairs"):
+        distill_args = DistillationArguments(num_iterations=3, max_steps=2)
+        from fewshot.distill import _train_grouped
+
+        _train_grouped(None, ["a", "b"], np.eye(2), distill_args, None)

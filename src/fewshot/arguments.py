@@ -121,14 +121,16 @@ class TrainingArguments:
 
 @dataclass(frozen=True)
 class TeacherArguments(TrainingArguments):
-    """The teacher: a bigger body trained the SetFit way on the same pairs and few-shot texts, with its head."""
+    """The teacher: a bigger body trained the SetFit way on the same pairs and few-shot texts, with its head.
+
+    Grouped like the student, its length by the rule of thumb (``auto_folds: 1``: one grouped step per 2
+    texts per class, at least 5) rather than the cross-validated search, which would train the bigger body
+    once per fold and length tried; at half the student's rate, as a bigger body takes smaller steps.
+    """
 
     model: str = "sentence-transformers/all-mpnet-base-v2"
-    batching: str = "pairs"
-    num_epochs: int | str = 2
-    batch_size: int = 16
-    body_learning_rate: float = 2e-5
-    max_steps: int = -1
+    body_learning_rate: float = 5e-5
+    auto_folds: int = 1
     head: HeadArguments = field(default_factory=HeadArguments)
 
 
@@ -136,25 +138,30 @@ class TeacherArguments(TrainingArguments):
 class DistillationArguments:
     """How the student learns from the teacher on unlabeled texts.
 
-    ``num_iterations``: k·n pairs of the n unlabeled texts; null: ``max_steps × batch_size`` pairs.
-    ``include_labeled``: the head also learns the few-shot texts' true labels. ``head``: the distilled
-    student's head, fitted on the teacher's labels.
+    ``batching``: ``groups`` (an epoch deals the unlabeled texts into groups of at most ``batch_size``
+    texts; a step embeds a group once and learns the teacher's similarity of every pair among them) or
+    ``pairs`` (setfit's way: ``batch_size`` drawn pairs a step; ``num_iterations``: k·n pairs of the n
+    texts, else ``max_steps × batch_size``). ``max_steps``: the steps (in ``groups`` mode -1 trains
+    ``num_epochs`` passes over the texts). ``include_labeled``: the head also learns the few-shot texts' true
+    labels. ``head``: the distilled student's head, fitted on the teacher's labels.
     """
 
+    batching: str = "groups"
+    num_epochs: int = 3
     num_iterations: int | None = None
-    max_steps: int = 500
-    batch_size: int = 16
-    body_learning_rate: float = 2e-5
+    max_steps: int = -1
+    batch_size: int = 64
+    body_learning_rate: float = 1e-4
     warmup_proportion: float = 0.1
     include_labeled: bool = False
     head: HeadArguments = field(default_factory=HeadArguments)
     seed: int = 42
 
     def body_training(self) -> TrainingArguments:
-        """The student body's training on the teacher's similarities: pair by pair, CosineSimilarityLoss."""
+        """The student body's training on the teacher's similarities (``pairs``: CosineSimilarityLoss)."""
         return TrainingArguments(
-            batching="pairs",
-            num_epochs=1,
+            batching=self.batching,
+            num_epochs=self.num_epochs,
             batch_size=self.batch_size,
             body_learning_rate=self.body_learning_rate,
             warmup_proportion=self.warmup_proportion,

@@ -205,6 +205,52 @@ class GroupBatchSampler(_sampler_base()):
             yield groups[g].tolist()
 
 
+def text_groups(n_texts: int, texts_per_group: int, seed: int = 42, epoch: int = 0) -> list[np.ndarray]:
+    """One epoch's groups of a list of texts: indices ``0..n_texts-1`` dealt (seeded by ``seed`` and
+    ``epoch``) into ``ceil(n_texts / texts_per_group)`` blocks of near-equal size, in ascending order
+    within a block. Grouped distillation trains one block a step, with every pair among its texts."""
+    if texts_per_group < 2:
+        raise BatchingError(
+            f"distill.batch_size={texts_per_group}: with distill.batching: groups it counts texts per step, "
+            "and a pair needs two. Fix: set distill.batch_size to 2 or more"
+        )
+    blocks = max(1, -(-n_texts // texts_per_group))
+    block = np.empty(n_texts, dtype=np.int64)
+    block[np.random.default_rng([seed, epoch]).permutation(n_texts)] = np.arange(n_texts) * blocks // n_texts
+    order = np.argsort(block, kind="stable")
+    return np.split(order, np.flatnonzero(np.diff(block[order])) + 1)
+
+
+class TextGroupSampler(_sampler_base()):
+    """A sentence-transformers batch sampler over a dataset of texts whose batches are :func:`text_groups`
+    blocks (``batch_size`` texts at most), dealt afresh each epoch; topped up to a multiple of the
+    torchrun processes as :class:`GroupBatchSampler` is."""
+
+    def __init__(
+        self, dataset, batch_size: int, drop_last: bool = False, valid_label_columns=None, generator=None, seed: int = 0
+    ):
+        super().__init__(
+            dataset,
+            batch_size=batch_size,
+            drop_last=False,
+            valid_label_columns=valid_label_columns,
+            generator=generator,
+            seed=seed,
+        )
+        self.n_texts = len(dataset)
+        self.texts_per_group = batch_size
+        self.groups_per_epoch = len(text_groups(self.n_texts, batch_size, seed, 0))
+        self.batch_size = None  # groups vary in length (see GroupBatchSampler)
+
+    def __len__(self) -> int:
+        return _round_up(self.groups_per_epoch, world_size())
+
+    def __iter__(self) -> Iterator[list[int]]:
+        groups = text_groups(self.n_texts, self.texts_per_group, self.seed, self.epoch)
+        for g in np.resize(np.arange(len(groups)), len(self)):
+            yield groups[g].tolist()
+
+
 def _round_up(n: int, multiple: int) -> int:
     return -(-n // multiple) * multiple
 

@@ -53,6 +53,49 @@ def teacher_pairs(teacher_embeddings: np.ndarray, texts: Sequence[str], count: i
     return pd.DataFrame({"sentence_1": texts[i], "sentence_2": texts[j], "label": targets, "idx_1": i, "idx_2": j})
 
 
+def _train_grouped(student_body, texts: list[str], teacher_embeddings: np.ndarray, args, on_log) -> tuple:
+    """Grouped distillation: each step embeds a group of unlabeled texts once and learns the teacher's
+    cosine similarity of every pair among them (:class:`~fewshot.losses.TeacherSimilarityLoss`). Returns
+    the pairs the steps trained (``step``, ``idx_1``, ``idx_2``, the texts, ``label``: the teacher's
+    similarity) and the training result."""
+    from datasets import Dataset
+
+    from fewshot.batching import TextGroupSampler, text_groups
+    from fewshot.losses import TeacherSimilarityLoss
+    from fewshot.runtime import world_size
+    from fewshot.training import fit, used_arguments
+
+    if args.num_iterations:
+        raise DistillError(
+            "distill.num_iterations counts drawn pairs, which only distill.batching: pairs draws. "
+            "Fix: set distill.num_iterations: null (groups: the length is distill.num_epochs or distill.max_steps)"
+        )
+    training = args.body_training()
+    dataset = Dataset.from_dict({"text": texts, "label": list(range(len(texts)))})
+    loss = TeacherSimilarityLoss(student_body, teacher_embeddings)
+    extra = {"batch_sampler": TextGroupSampler}
+    result = fit(student_body, dataset, loss, training, args.num_epochs, extra, on_log=on_log)
+    result.arguments = used_arguments(training, "groups", result.epochs, result.steps)
+    # the pairs the steps trained, each group dealt as the sampler dealt it
+    per_epoch = len(text_groups(len(texts), args.batch_size, args.seed, 0))
+    per_epoch = -(-per_epoch // world_size()) * world_size()
+    unit = np.asarray(teacher_embeddings, dtype=np.float64)
+    unit = unit / np.clip(np.linalg.norm(unit, axis=1, keepdims=True), 1e-12, None)
+    rows = []
+    for step in range(result.steps * world_size()):
+        epoch, k = divmod(step, per_epoch)
+        groups = text_groups(len(texts), args.batch_size, args.seed, epoch)
+        g = groups[k % len(groups)]
+        i, j = np.triu_indices(len(g), k=1)
+        rows.append(pd.DataFrame({"step": step // world_size() + 1, "idx_1": g[i], "idx_2": g[j]}))
+    pairs = pd.concat(rows, ignore_index=True)
+    texts_array = np.asarray(texts, dtype=object)
+    pairs.insert(1, "sentence_1", texts_array[pairs["idx_1"]])
+    pairs.insert(2, "sentence_2", texts_array[pairs["idx_2"]])
+    pairs.insert(3, "label", np.einsum("nd,nd->n", unit[pairs["idx_1"]], unit[pairs["idx_2"]]).astype(np.float32))
+    return pairs, result
+
+
 def check_compatible(teacher: FewShotModel, labels: Sequence) -> None:
     if sorted(map(str, teacher.labels)) != sorted(map(str, labels)):
         raise DistillError(
@@ -93,9 +136,14 @@ def distill(
         )
     check_compatible(teacher, labels)
     teacher_embeddings = teacher.encode(texts)
-    count = pair_count(len(texts), args.num_iterations, args.max_steps, args.batch_size)
-    pairs = teacher_pairs(teacher_embeddings, texts, count, args.seed)
-    result = train_body(student_body, pairs, args.body_training(), on_log=on_log)
+    if args.batching == "groups":
+        pairs, result = _train_grouped(student_body, texts, teacher_embeddings, args, on_log)
+    elif args.batching == "pairs":
+        count = pair_count(len(texts), args.num_iterations, args.max_steps, args.batch_size)
+        pairs = teacher_pairs(teacher_embeddings, texts, count, args.seed)
+        result = train_body(student_body, pairs, args.body_training(), on_log=on_log)
+    else:
+        raise DistillError(f"distill.batching: unknown '{args.batching}'; use groups or pairs")
     teacher_labels = list(teacher.labels_from_proba(teacher.proba_from_embeddings(teacher_embeddings)))
     head_texts, head_labels = list(texts), teacher_labels
     if labeled is not None and args.include_labeled:

@@ -192,27 +192,67 @@ class DedupPairLoss(nn.Module):
         return self.loss.compute_loss_from_embeddings(columns, labels)
 
     def _encode_rows(self, merged: dict, picked: Tensor, lengths: Tensor, rows: int) -> Tensor:
-        """Embed rows ``picked`` of a merged batch in length-sorted chunks, each padded only to its own
-        longest text (AG News lengths vary 3x within a batch, so one padded block wastes most of its work)."""
-        # Under DDP ``self.model`` is the DDP wrapper and the processes may run different numbers of chunks
-        # per step. That is safe only because no forward call communicates: sentence-transformers turns off
-        # DDP's per-forward buffer broadcast (``ddp_broadcast_buffers=False``); gradients meet once, in backward.
-        order = picked[torch.argsort(lengths[picked], stable=True)]
-        parts = []
-        for chunk in order.split(self.chunk_size):
-            width = int(lengths[chunk].max())
-            features = {
-                k: (v[chunk][:, :width] if v.ndim >= 2 else v[chunk])
-                if isinstance(v, Tensor) and v.ndim >= 1 and v.shape[0] == rows
-                else v
-                for k, v in merged.items()
-            }
-            parts.append(self.model(features)["sentence_embedding"])
-        sorted_embeddings = torch.cat(parts)
-        # back to the order of ``picked``
-        position = torch.empty_like(picked)
-        position[torch.argsort(lengths[picked], stable=True)] = torch.arange(len(picked), device=picked.device)
-        return sorted_embeddings[position]
+        return encode_by_length(self.model, merged, picked, lengths, rows, self.chunk_size)
 
     def get_config_dict(self):
         return {"loss": type(self.loss).__name__, "dedup": True, "chunk_size": self.chunk_size}
+
+
+def encode_by_length(model, merged: dict, picked: Tensor, lengths: Tensor, rows: int, chunk_size: int = 8) -> Tensor:
+    """Embed rows ``picked`` of a tokenized batch in length-sorted chunks, each padded only to its own
+    longest text (AG News lengths vary 3x within a batch, so one padded block wastes most of its work)."""
+    # Under DDP ``model`` is the DDP wrapper and the processes may run different numbers of chunks
+    # per step. That is safe only because no forward call communicates: sentence-transformers turns off
+    # DDP's per-forward buffer broadcast (``ddp_broadcast_buffers=False``); gradients meet once, in backward.
+    order = picked[torch.argsort(lengths[picked], stable=True)]
+    parts = []
+    for chunk in order.split(chunk_size):
+        width = int(lengths[chunk].max())
+        features = {
+            k: (v[chunk][:, :width] if v.ndim >= 2 else v[chunk])
+            if isinstance(v, Tensor) and v.ndim >= 1 and v.shape[0] == rows
+            else v
+            for k, v in merged.items()
+        }
+        parts.append(model(features)["sentence_embedding"])
+    sorted_embeddings = torch.cat(parts)
+    # back to the order of ``picked``
+    position = torch.empty_like(picked)
+    position[torch.argsort(lengths[picked], stable=True)] = torch.arange(len(picked), device=picked.device)
+    return sorted_embeddings[position]
+
+
+class TeacherSimilarityLoss(nn.Module):
+    """Grouped distillation's loss: a batch is a group of texts, each embedded once by the student; the
+    loss is the mean squared error between the student's cosine similarity and the teacher's of every
+    pair among them (as :class:`~sentence_transformers.losses.CosineSimilarityLoss` on those pairs).
+
+    ``teacher_embeddings``: the teacher's embeddings of every text of the dataset, computed once; a
+    batch's labels are the rows of its texts in them.
+    """
+
+    def __init__(self, model, teacher_embeddings, chunk_size: int = 8):
+        super().__init__()
+        self.model = model
+        unit = torch.nn.functional.normalize(torch.as_tensor(teacher_embeddings, dtype=torch.float32), dim=1)
+        self.register_buffer("teacher_unit", unit, persistent=False)
+        self.chunk_size = chunk_size
+
+    def forward(self, sentence_features, labels: Tensor) -> Tensor:
+        features = dict(next(iter(sentence_features)))
+        rows = features["input_ids"].shape[0]
+        picked = torch.arange(rows, device=features["input_ids"].device)
+        student = encode_by_length(
+            self.model, features, picked, features["attention_mask"].sum(dim=1), rows, self.chunk_size
+        )
+        student = torch.nn.functional.normalize(student, dim=1)
+        teacher = self.teacher_unit.to(student.device)[labels.long()]
+        i, j = torch.triu_indices(rows, rows, offset=1, device=student.device)
+        if len(i) == 0:  # a group of one text has no pair: no gradient, no loss
+            return (student * 0).sum()
+        predicted = (student[i] * student[j]).sum(dim=1)
+        target = (teacher[i] * teacher[j]).sum(dim=1)
+        return torch.nn.functional.mse_loss(predicted, target)
+
+    def get_config_dict(self):
+        return {"loss": "TeacherSimilarityLoss", "chunk_size": self.chunk_size}

@@ -21,7 +21,7 @@ from fewshot.errors import FewshotError, TrainingError
 if TYPE_CHECKING:
     from fewshot.auto_length import LengthChoice
 
-__all__ = ["TrainResult", "TrainingArguments", "tokenize_distinct", "train_body"]
+__all__ = ["TrainResult", "TrainingArguments", "fit", "tokenize_distinct", "train_body"]
 
 
 @dataclass
@@ -139,16 +139,10 @@ def train_body(
     cross-validation on them (:mod:`fewshot.auto_length`), and ``TrainResult.auto`` holds the choice and
     the scores that made it.
     """
-    import tempfile
     import time
-
-    import torch
-    from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
-    from transformers import PrinterCallback, TrainerCallback
 
     from fewshot.batching import resolve_epochs, trainer_args
     from fewshot.losses import is_batch_loss, make_loss
-    from fewshot.runtime import deterministic, heap_frozen, progress_enabled, quiet_libraries
 
     args = replace(args or TrainingArguments(), **fields)
     # a batch loss trains on labelled batches of the few-shot texts, not on groups of pairs
@@ -162,6 +156,53 @@ def train_body(
         choice = choose_steps(train_body, body, pairs, labeled, args, args.auto_folds, args.auto_max_steps)
         args = replace(args, max_steps=choice.steps)
     epochs = resolve_epochs(args.num_epochs, batching, args.batch_size, pairs)
+    run = fit(
+        body,
+        dataset,
+        make_loss(body, args.loss, args.margin, args.distance_metric),
+        args,
+        epochs,
+        trainer_args(batching),
+        on_log=on_log,
+        output_dir=output_dir,
+        stop_at=stop_at,
+        schedule=schedule,
+    )
+    seconds = time.perf_counter() - start
+    used = used_arguments(args, batching, run.epochs, run.steps)
+    if choice is not None:
+        used["auto"] = choice.as_dict()
+    return TrainResult(
+        steps=run.steps, epochs=run.epochs, losses=run.losses, seconds=seconds, arguments=used, auto=choice
+    )
+
+
+def fit(
+    body,
+    dataset,
+    loss,
+    args: TrainingArguments,
+    epochs: float,
+    extra: dict | None = None,
+    on_log: Callable[[int, float], None] | None = None,
+    output_dir: str | Path | None = None,
+    stop_at: Callable[[int], bool] | None = None,
+    schedule: str = "linear",
+) -> TrainResult:
+    """Run sentence-transformers' trainer on ``dataset`` with ``loss``: the loop every body training shares.
+
+    ``args`` gives the batch size, rate, warm-up, ``max_steps`` and seed; ``extra``: more trainer
+    arguments (a batch sampler). Returns the steps, epochs, losses and seconds (``arguments`` empty).
+    """
+    import tempfile
+    import time
+
+    import torch
+    from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
+    from transformers import PrinterCallback, TrainerCallback
+
+    from fewshot.runtime import deterministic, heap_frozen, progress_enabled, quiet_libraries
+
     losses: list[tuple[int, float]] = []
 
     class _Record(TrainerCallback):
@@ -176,6 +217,7 @@ def train_body(
                 control.should_training_stop = True
 
     quiet_libraries()
+    start = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp, _settings_refused(args):
         trainer_arguments = SentenceTransformerTrainingArguments(
             output_dir=str(output_dir or tmp),
@@ -193,27 +235,20 @@ def train_body(
             disable_tqdm=not progress_enabled(),
             dataloader_drop_last=False,
             dataloader_pin_memory=torch.cuda.is_available(),
-            **trainer_args(batching),
+            **(extra or {}),
         )
         trainer = SentenceTransformerTrainer(
-            model=body,
-            args=trainer_arguments,
-            train_dataset=dataset,
-            loss=make_loss(body, args.loss, args.margin, args.distance_metric),
-            callbacks=[_Record()],
+            model=body, args=trainer_arguments, train_dataset=dataset, loss=loss, callbacks=[_Record()]
         )
         trainer.remove_callback(PrinterCallback)  # the loss is logged by the caller (MLflow, loss.csv)
         trainer.data_collator.preprocess_fn = tokenize_distinct(trainer.data_collator.preprocess_fn)
         with heap_frozen(), deterministic(), _settings_refused(args):
             out = trainer.train()
-        seconds = time.perf_counter() - start
         trained_epochs = round(float(trainer.state.epoch or 0), 4)
     body.eval()
-    steps = int(out.global_step)
-    used = used_arguments(args, batching, trained_epochs, steps)
-    if choice is not None:
-        used["auto"] = choice.as_dict()
-    return TrainResult(steps=steps, epochs=trained_epochs, losses=losses, seconds=seconds, arguments=used, auto=choice)
+    return TrainResult(
+        steps=int(out.global_step), epochs=trained_epochs, losses=losses, seconds=time.perf_counter() - start
+    )
 
 
 def _cross_validates(args: TrainingArguments, batching: str, labeled: pd.DataFrame | None) -> bool:

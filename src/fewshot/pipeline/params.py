@@ -186,6 +186,7 @@ class TeacherParams(TrainParams):
     batch_size: PosInt = _TEACHER.batch_size
     body_learning_rate: PosFloat = _TEACHER.body_learning_rate
     max_steps: int = _TEACHER.max_steps
+    auto_folds: PosInt = _TEACHER.auto_folds
     head: HeadParams = HeadParams()
 
     def arguments(self, seed: int) -> TeacherArguments:
@@ -196,6 +197,8 @@ class DistillParams(_Section):
     """Teach the trained student from the teacher on unlabeled texts
     (:class:`~fewshot.distill.DistillationArguments`)."""
 
+    batching: Literal[BATCHING] = _DISTILL.batching  # type: ignore[valid-type]
+    num_epochs: int = Field(_DISTILL.num_epochs, ge=1)
     num_iterations: int | None = Field(_DISTILL.num_iterations, ge=1)
     max_steps: int = _DISTILL.max_steps
     batch_size: int = Field(_DISTILL.batch_size, ge=1)
@@ -208,7 +211,7 @@ class DistillParams(_Section):
     @classmethod
     def _max_steps(cls, v: int) -> int:
         if v == 0 or v < -1:
-            raise ValueError("must be -1 (one pass over the pairs) or a positive number of steps")
+            raise ValueError("must be -1 (num_epochs passes) or a positive number of steps")
         return v
 
     def arguments(self, seed: int) -> DistillationArguments:
