@@ -26,11 +26,10 @@ from typing import Any
 
 import numpy as np
 
+from fewshot.arguments import BACKENDS, DEFAULT_BACKEND
 from fewshot.errors import ModelError
 
-TORCH, ONNX, ONNX_INT8 = "torch", "onnx", "onnx-int8"
-BACKENDS = (TORCH, ONNX, ONNX_INT8)
-DEFAULT_BACKEND = ONNX_INT8  # chosen by measurement: bench/backends.py, bench/RESULTS.md
+TORCH, ONNX, ONNX_INT8 = BACKENDS  # DEFAULT_BACKEND: chosen by measurement (bench/backends.py)
 ONNX_CONFIG = "onnx.json"
 TOKENIZER = "tokenizer.json"
 MODEL_FILES = {ONNX: "model.onnx", ONNX_INT8: "model_int8.onnx"}

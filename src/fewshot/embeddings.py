@@ -24,6 +24,7 @@ from fewshot.io import atomic_dir
 from fewshot.runtime import progress_enabled
 
 INDEX = "embeddings.json"
+EXPORT = "onnx"  # the exported body that embedded them (onnx backends)
 # files that describe a body but do not change what it computes
 _NOT_WEIGHTS = {"README.md", "fewshot_body.json"}
 
