@@ -15,11 +15,11 @@ import time
 from pathlib import Path
 
 from fewshot import metrics
+from fewshot.backends import TORCH
 from fewshot.embeddings import EXPORT, cached
 from fewshot.errors import run_main
 from fewshot.io import read_table, write_json
 from fewshot.model import FewShotModel
-from fewshot.backends import TORCH
 from fewshot.model_dir import BODY_DIR, copy_with_backend
 from fewshot.pipeline import tracking
 from fewshot.pipeline.params import load_params
@@ -46,9 +46,7 @@ def main() -> None:
     seconds = time.perf_counter() - start + (json.loads(Path(speed_path).read_text())["seconds"] if reused else 0)
 
     scores = metrics.classification_metrics(test["label"], predicted, model.labels, params.metrics)
-    scores.update(
-        n_parameters=model.n_parameters(), texts_per_s=round(len(test) / seconds, 1), backend=model.backend
-    )
+    scores.update(n_parameters=model.n_parameters(), texts_per_s=round(len(test) / seconds, 1), backend=model.backend)
     write_json(scores, metrics_path)
     write_json(metrics.confusion_rows(test["label"], predicted), confusion_path)
     write_json([{"model": name, **{k: scores[k] for k in params.metrics if k in scores}}], summary_path)

@@ -136,6 +136,7 @@ def cmd_info(args: argparse.Namespace) -> None:
     print(f"labels:      {', '.join(map(str, facts['labels']))}")
     print(f"train texts: {facts['n_train'] if facts['n_train'] is not None else 'unknown'}")
     print(f"head:        {facts['head']['type']} {json.dumps(facts['head']['params'], sort_keys=True)}")
+    print(f"backend:     {facts['backend']}")
     if facts["train"]:
         print(f"body params: {json.dumps(facts['train'], sort_keys=True)}")
     metrics = facts["metrics"]
