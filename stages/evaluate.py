@@ -18,7 +18,7 @@ from fewshot import metrics
 from fewshot.backends import TORCH
 from fewshot.embeddings import EXPORT, cached
 from fewshot.errors import run_main
-from fewshot.io import read_table, write_json
+from fewshot.io import atomic_dir, read_table, write_json
 from fewshot.model import FewShotModel
 from fewshot.model_dir import BODY_DIR, copy_with_backend
 from fewshot.pipeline import tracking
@@ -32,18 +32,20 @@ def main() -> None:
     params = load_params().evaluate
     export = Path(embeddings_dir) / EXPORT
     onnx_dir = export if params.backend != TORCH and export.is_dir() else None  # else exported here
-    copy_with_backend(trained_dir, model_dir, params.backend, onnx_dir)
-    model = FewShotModel.load(model_dir)  # on the backend it records: evaluate.backend
     test = read_table(test_path)
+    with atomic_dir(model_dir) as served:  # in place only once it loaded and predicted
+        copy_with_backend(trained_dir, served, params.backend, onnx_dir, name=name)
+        model = FewShotModel.load(served)  # on the backend it records: evaluate.backend
 
-    # embeddings from the embed stage when they were made by this model's body on its backend; else embed here
-    embeddings = cached(embeddings_dir, "test", list(test["text"]), Path(model_dir) / BODY_DIR, model.backend)
-    reused = embeddings is not None
-    start = time.perf_counter()
-    if embeddings is None:
-        embeddings = model.encode(test["text"], batch_size=params.batch_size)
-    predicted = model.labels_from_proba(model.proba_from_embeddings(embeddings))
-    seconds = time.perf_counter() - start + (json.loads(Path(speed_path).read_text())["seconds"] if reused else 0)
+        # embeddings from the embed stage when made by this model's body on its backend; else embed here
+        embeddings = cached(embeddings_dir, "test", list(test["text"]), served / BODY_DIR, model.backend)
+        reused = embeddings is not None
+        start = time.perf_counter()
+        if embeddings is None:
+            embeddings = model.encode(test["text"], batch_size=params.batch_size)
+        predicted = model.labels_from_proba(model.proba_from_embeddings(embeddings))
+        seconds = time.perf_counter() - start
+    seconds += json.loads(Path(speed_path).read_text())["seconds"] if reused else 0
 
     scores = metrics.classification_metrics(test["label"], predicted, model.labels, params.metrics)
     scores.update(n_parameters=model.n_parameters(), texts_per_s=round(len(test) / seconds, 1), backend=model.backend)
@@ -60,7 +62,7 @@ def main() -> None:
         run.log_figure(metrics.confusion_figure(test["label"], predicted, model.labels), f"confusion/{name}.png")
     shown = ", ".join(f"{k} {scores[k]:.4f}" for k in params.metrics)
     source = "cached embeddings" if reused else "embedded here"
-    print(f"evaluate@{name}: {shown} on {len(test)} texts ({source}, {model.backend}) -> {model_dir}")
+    print(f"evaluate@{name}: {shown} on {len(test)} texts on {model.backend} ({source}) -> {model_dir}")
 
 
 if __name__ == "__main__":

@@ -134,3 +134,38 @@ def test_a_body_onnx_cannot_run_is_refused_by_name(tiny_body, tmp_path):
     with pytest.raises(ModelError, match=r"'Transformer', 'Pooling', 'Dense'\]; only Transformer, Pooling"):
         export_body(dense, tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+def test_fewshot_export_onnx_writes_a_model_that_predicts_without_torch(tiny_model_dir, tmp_path, capsys):
+    from fewshot.cli import main
+
+    out = tmp_path / "onnx-model"
+    assert main(["export", "--format", "onnx", str(tiny_model_dir), str(out)]) == 0
+    assert not (out / "body").exists() and (out / "onnx" / MODEL_FILES[ONNX_INT8]).is_file()
+    assert json.loads((out / "fewshot.json").read_text())["backend"] == ONNX_INT8
+    assert "onnx-int8" in (out / "README.md").read_text()
+    assert _without_torch(out, PROBE)["labels"] == list(FewShotModel.load(tiny_model_dir).predict(PROBE))
+
+    # fp32 on request; a second export into the same directory only with --overwrite
+    assert main(["export", "--format", "onnx", "--backend", "onnx", str(tiny_model_dir), str(out)]) == 2
+    assert "exists and is not empty" in capsys.readouterr().err
+    assert main(["export", "--format", "onnx", "--backend", "onnx", str(tiny_model_dir), str(out), "--overwrite"]) == 0
+    assert FewShotModel.load(out).backend == ONNX
+    (tmp_path / "texts.txt").write_text("\n".join(PROBE) + "\n")
+    capsys.readouterr()
+    assert main(["predict", "--model", str(out), "--input", str(tmp_path / "texts.txt")]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == len(PROBE) + 1
+    assert main(["predict", "--model", str(out), "--backend", "torch", "--input", str(tmp_path / "texts.txt")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: body/ missing") and len(err.splitlines()) == 1
+
+
+def test_a_model_loaded_on_onnx_saves_its_export(int8_model_dir, tmp_path):
+    model = FewShotModel.load(int8_model_dir)
+    model.save(tmp_path / "again")
+    assert not (tmp_path / "again" / "body").exists()
+    assert (tmp_path / "again" / "onnx" / MODEL_FILES[ONNX_INT8]).read_bytes() == (
+        int8_model_dir / "onnx" / MODEL_FILES[ONNX_INT8]
+    ).read_bytes()
+    with pytest.raises(ModelError, match="cannot be saved for backend torch"):
+        model.save(tmp_path / "torch", backend="torch")

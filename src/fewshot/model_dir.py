@@ -171,11 +171,12 @@ def copy_with_backend(
     onnx_dir: str | Path | None = None,
     keep_body: bool = True,
     overwrite: bool = True,
+    name: str | None = None,
 ) -> Path:
     """A copy of a model directory at ``out`` that serves with ``backend`` by default: its exported body
     is copied from ``onnx_dir`` (an export of the same body, e.g. the one the embed stage ran) or, without
     one, exported here from ``body/`` (needs torch). ``keep_body=False`` leaves ``body/`` out: the copy
-    loads and predicts without torch, on the onnx backend only."""
+    loads and predicts without torch, on the onnx backend only. ``name``: the card's title (default: out's)."""
     from fewshot.backends import TORCH, check_backend, export_body
     from fewshot.heads import read_head_config
 
@@ -201,7 +202,7 @@ def copy_with_backend(
         config.info["backend"] = backend
         (tmp / MODEL_CONFIG).write_text(config.to_json())
         metrics = read_json(path / METRICS, dict) if (path / METRICS).is_file() else None
-        (tmp / CARD).write_text(render_card(out.name, config, read_head_config(path), metrics))
+        (tmp / CARD).write_text(render_card(name or out.name, config, read_head_config(path), metrics))
     return out
 
 
