@@ -108,6 +108,7 @@ def export_body(body, out_dir: str | Path, backends: Sequence[str] = (ONNX_INT8,
 def _export_transformer(transformer, names: list[str], path: Path) -> None:
     """The transformer as ONNX (``torch.onnx.export``, the torch.export-based exporter), batch and sequence
     length dynamic, weights inside the one file."""
+    import logging
     import warnings
 
     import torch
@@ -127,19 +128,25 @@ def _export_transformer(transformer, names: list[str], path: Path) -> None:
     args = tuple(features[name] for name in names)
     batch, sequence = torch.export.Dim("batch"), torch.export.Dim("sequence")
     dims = {"inputs": tuple({0: batch, 1: sequence} for _ in names)}
-    with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
-        warnings.simplefilter("ignore")
-        program = torch.onnx.export(
-            Transformer(),
-            args,
-            input_names=names,
-            output_names=["token_embeddings"],
-            dynamic_shapes=dims,
-            opset_version=OPSET,
-            dynamo=True,
-            external_data=False,
-            verbose=False,
-        )
+    exporter_log = logging.getLogger("torch.onnx")  # "torchvision is not installed": nothing to do with a body
+    level = exporter_log.level
+    exporter_log.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
+            warnings.simplefilter("ignore")
+            program = torch.onnx.export(
+                Transformer(),
+                args,
+                input_names=names,
+                output_names=["token_embeddings"],
+                dynamic_shapes=dims,
+                opset_version=OPSET,
+                dynamo=True,
+                external_data=False,
+                verbose=False,
+            )
+    finally:
+        exporter_log.setLevel(level)
     program.save(str(path), external_data=False)
 
 
@@ -156,15 +163,20 @@ def quantize(
 
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    logging.getLogger("root").setLevel(logging.ERROR)  # quantize_dynamic logs its advice at WARNING
-    quantize_dynamic(
-        str(fp32),
-        str(out),
-        weight_type=QuantType.QInt8,
-        per_channel=per_channel,
-        reduce_range=reduce_range,
-        op_types_to_quantize=list(op_types) if op_types else None,
-    )
+    root = logging.getLogger()  # quantize_dynamic logs its advice at WARNING, on the root logger
+    level = root.level
+    root.setLevel(logging.ERROR)
+    try:
+        quantize_dynamic(
+            str(fp32),
+            str(out),
+            weight_type=QuantType.QInt8,
+            per_channel=per_channel,
+            reduce_range=reduce_range,
+            op_types_to_quantize=list(op_types) if op_types else None,
+        )
+    finally:
+        root.setLevel(level)
     return Path(out)
 
 
