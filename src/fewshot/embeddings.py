@@ -90,11 +90,6 @@ def write_embeddings(
         (tmp / INDEX).write_text(json.dumps(index, indent=2, sort_keys=True) + "\n")
 
 
-def cache_backend(cache_dir: str | Path) -> str:
-    """The backend that made the embeddings in ``cache_dir``."""
-    return json.loads((Path(cache_dir) / INDEX).read_text()).get("backend", "torch")
-
-
 def cached(
     cache_dir: str | Path | None, name: str, texts: Sequence[str], body_dir: str | Path, backend: str | None = None
 ) -> np.ndarray | None:
