@@ -273,7 +273,3 @@ def pool(tokens: np.ndarray, mask: np.ndarray, mode: str, normalize: bool) -> np
     if normalize:
         emb = emb / np.clip(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12, None)
     return emb.astype(np.float32)
-
-
-def load_onnx_body(directory: str | Path, backend: str = DEFAULT_BACKEND, threads: int | None = None) -> OnnxBody:
-    return OnnxBody(directory, backend, threads)
