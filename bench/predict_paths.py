@@ -1,13 +1,21 @@
 """Prediction throughput through each way of using a model, against raw SentenceTransformer.encode.
 
     python bench/predict_paths.py [--model DIR] [--n 2000] [--paths raw,python,cli,rest,spark]
+                                  [--backends torch,onnx,onnx-int8]
 
 Without --model, a model is built in a temp dir: all-MiniLM-L6-v2 (untrained; throughput does not
-depend on training) + a logistic head fitted on 64 AG News train texts. Texts: the first N of the AG News
-test split, shuffled with seed 0. Each path labels the same N texts with batch size 64:
+depend on training) + a logistic head fitted on 64 AG News train texts, serving with the default backend
+(fewshot.backends). Texts: the first N of the AG News test split, shuffled with seed 0. Each path labels
+the same N texts with batch size 64:
 
-- raw:    body.encode (the floor: tokenise + transformer, no head); measured first and last, averaged
-- python: FewShotModel.predict
+- raw:    the torch body's encode, fp32 (the floor: tokenise + transformer, no head)
+- python <backend>: FewShotModel.load(DIR, backend=...).predict, for each of --backends (a copy of the
+          model set to serve with it: the onnx ones export the body); accuracy on the N texts' true labels
+          and its difference to torch's, in points
+- python: FewShotModel.predict on the backend the model records (what the paths below serve)
+
+raw and the python paths run in --repeats interleaved rounds, and each one's fastest round counts: on a
+shared machine the load changes during a run.
 - cli:    `fewshot predict --model DIR --input texts.parquet --output out.parquet`, the whole process
           (start, imports, model load, read, predict, write)
 - rest:   `mlflow models serve` (1 worker) on the pyfunc model; POSTs of 100 texts, one after another
@@ -15,7 +23,8 @@ test split, shuffled with seed 0. Each path labels the same N texts with batch s
 - spark:  mlflow.pyfunc.spark_udf on a local[2] DataFrame of N rows in 2 partitions, one action
           (the session's start is not timed; the UDF's model load in each worker is)
 
-Every path's labels are checked against the Python API's. Prints a Markdown table (texts/s, ratio to raw).
+Every path's labels are checked against the Python API's on the served backend. Prints a Markdown table
+(texts/s, ratio to raw, accuracy).
 """
 
 from __future__ import annotations
@@ -41,12 +50,13 @@ DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"  # beside
 
 def build_model(out: Path, train_path: str) -> Path:
     from fewshot import FewShotModel, load_body
+    from fewshot.arguments import DEFAULT_BACKEND
 
     train = pd.read_parquet(train_path).groupby("label_text").sample(16, random_state=0)
     body = load_body("sentence-transformers/all-MiniLM-L6-v2")
     FewShotModel.fit(
         body, train.text, train.label_text, info={"base_model": "sentence-transformers/all-MiniLM-L6-v2"}
-    ).save(out)
+    ).save(out, backend=DEFAULT_BACKEND)
     return out
 
 
@@ -168,6 +178,8 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=2000)
     ap.add_argument("--batch-size", type=int, default=64)
     ap.add_argument("--paths", default="raw,python,cli,rest,spark")
+    ap.add_argument("--backends", default="torch,onnx,onnx-int8", help="python paths, one per backend")
+    ap.add_argument("--repeats", type=int, default=2, help="rounds of raw and the python paths")
     ap.add_argument("--test", default=str(DATASETS / "ag_news" / "test.parquet"))
     ap.add_argument("--train", default=str(DATASETS / "ag_news" / "train.parquet"))
     ap.add_argument("--json", help="also write the results here")
@@ -177,17 +189,37 @@ def main() -> None:
 
     from fewshot import FewShotModel
     from fewshot.formats import pyfunc
+    from fewshot.model_dir import copy_with_backend
 
     paths = args.paths.split(",")
     tmp = Path(tempfile.mkdtemp(prefix="predict_paths_"))
     try:
         model_dir = Path(args.model) if args.model else build_model(tmp / "model", args.train)
-        texts = pd.read_parquet(args.test).sample(frac=1, random_state=0).text.head(args.n).tolist()
-        model = FewShotModel.load(model_dir)
-        model.predict(texts[:64])  # warm up
+        test = pd.read_parquet(args.test).sample(frac=1, random_state=0).head(args.n)
+        texts, truth = test.text.tolist(), test.label_text.tolist()
+        torch_model = FewShotModel.load(model_dir, backend="torch")
+        torch_model.predict(texts[:64])  # warm up
         seconds: dict[str, float] = {}
-        raw = [run_raw(model, texts, args.batch_size)]
-        seconds["python"], expected = timed(lambda: list(model.predict(texts, batch_size=args.batch_size)))
+        models = {}
+        for backend in args.backends.split(","):
+            copy = copy_with_backend(model_dir, tmp / f"as-{backend}", backend)
+            models[f"python {backend}"] = FewShotModel.load(copy)
+        models["python"] = FewShotModel.load(model_dir)
+        model = models["python"]
+        for each in models.values():
+            each.predict(texts[:64])  # warm up
+        # raw and the python paths in interleaved rounds; each path's fastest round counts (a shared machine)
+        runs: dict[str, list[float]] = {"raw": [], **{name: [] for name in models}}
+        labels: dict[str, list] = {}
+        for _ in range(args.repeats):
+            runs["raw"].append(run_raw(torch_model, texts, args.batch_size))
+            for name, each in models.items():
+                took, labels[name] = timed(lambda: list(each.predict(texts, batch_size=args.batch_size)))  # noqa: B023
+                runs[name].append(took)
+        raw = runs["raw"]
+        seconds.update({name: min(runs[name]) for name in models})
+        accuracy = {name: float(np.mean(np.array(got) == np.array(truth))) for name, got in labels.items()}
+        expected = labels["python"]
         checks = {"python": True}
         if "cli" in paths:
             seconds["cli"], got = run_cli(model_dir, texts, args.batch_size, tmp)
@@ -200,23 +232,27 @@ def main() -> None:
         if "spark" in paths:
             seconds["spark"], got = run_spark(pyfunc_dir, texts)
             checks["spark"] = got == expected
-        raw.append(run_raw(model, texts, args.batch_size))
-        seconds = {"raw": float(np.mean(raw)), **seconds}
+        seconds = {"raw": min(raw), **seconds}
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
     n = len(texts)
     print(
         f"{n} AG News test texts, batch {args.batch_size}, torch threads {torch.get_num_threads()}, "
-        f"raw encode {raw[0]:.1f} s first, {raw[1]:.1f} s last\n"
+        f"raw encode rounds {', '.join(f'{r:.1f}' for r in raw)} s; served backend {model.backend}; "
+        f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}\n"
     )
-    print("| path | seconds | texts/s | relative to raw encode | labels = Python API |")
-    print("|---|---|---|---|---|")
+    base = accuracy.get("python torch")
+    print("| path | seconds | texts/s | relative to raw encode | accuracy | vs torch (points) | labels = Python API |")
+    print("|---|---|---|---|---|---|---|")
     for name, s in seconds.items():
-        same = "" if name == "raw" else ("yes" if checks.get(name) else "NO")
-        print(f"| {name} | {s:.1f} | {n / s:.0f} | {seconds['raw'] / s:.2f} | {same} |")
+        same = "" if name == "raw" or name.startswith("python ") else ("yes" if checks.get(name) else "NO")
+        acc = f"{accuracy[name]:.4f}" if name in accuracy else ""
+        delta = f"{100 * (accuracy[name] - base):+.2f}" if name in accuracy and base is not None else ""
+        print(f"| {name} | {s:.1f} | {n / s:.0f} | {seconds['raw'] / s:.2f} | {acc} | {delta} | {same} |")
     if args.json:
-        Path(args.json).write_text(json.dumps({"n": n, "seconds": seconds, "raw_runs": raw, "same": checks}, indent=2))
+        out = {"n": n, "seconds": seconds, "raw_runs": raw, "same": checks, "accuracy": accuracy}
+        Path(args.json).write_text(json.dumps(out, indent=2))
 
 
 if __name__ == "__main__":

@@ -136,7 +136,10 @@ def no_body(ws: Path) -> None:
 
 SAMPLE = ("stage", "sample.py", "data/fewshot")
 PAIRS = ("stage", "pairs.py", "data/fewshot/train.parquet", "data/pairs/pairs.parquet")
-EVALUATE = ("stage", "evaluate.py", MODEL, "data/fewshot/test.parquet", "none", "s.json", "m.json", "c.json", "x.json")
+EVALUATE = (
+    *("stage", "evaluate.py", MODEL, "data/fewshot/test.parquet", "none"),
+    *("s.json", "m.json", "c.json", "x.json", "models/served"),
+)
 PREDICT = ("cli", "predict", "--input", "texts.csv")
 
 

@@ -95,6 +95,7 @@ STUDENT = {"sample", "pairs", "train_body", "embed@student", "fit_head", "evalua
 TEACHER = {"train_teacher", "embed@teacher", "evaluate@teacher"}
 DISTILLED = {"distill", "embed@distilled", "evaluate@distilled", "register"}
 ALL = STUDENT | TEACHER | DISTILLED
+ALL_MODELS = ("student", "teacher", "distilled")
 
 
 def test_only_what_changed_reruns(tmp_path):
@@ -102,6 +103,15 @@ def test_only_what_changed_reruns(tmp_path):
 
     first = sh(project, "dvc", "repro")
     assert stages_run(first) == ALL
+    # the served models: the trained ones with the body exported for evaluate.backend, which scored them
+    for model in ALL_MODELS:
+        served = project / "models" / model
+        assert json.loads((served / "fewshot.json").read_text())["backend"] == "onnx-int8"
+        assert json.loads((project / "metrics" / f"{model}.json").read_text())["backend"] == "onnx-int8"
+        assert (served / "onnx" / "model_int8.onnx").read_bytes() == (
+            project / "data" / "embeddings" / model / "onnx" / "model_int8.onnx"
+        ).read_bytes()
+        assert (project / "models" / "trained" / model / "head.json").is_file()
     scores = json.loads((project / "metrics" / "student.json").read_text())
     assert {"accuracy", "f1_macro", "per_class", "n", "n_parameters", "texts_per_s"} <= set(scores)
     assert scores["n"] == 24
@@ -153,6 +163,13 @@ def test_only_what_changed_reruns(tmp_path):
     # the distilled student starts from the trained student body, so it follows body changes
     body_change = sh(project, "dvc", "exp", "run", "-S", "train.max_steps=3")
     assert stages_run(body_change) == {"train_body", "embed@student", "fit_head", "evaluate@student"} | DISTILLED
+
+    # the backend: every body is embedded again and every model served again, none is trained again
+    backend = sh(project, "dvc", "exp", "run", "-S", "evaluate.backend=torch")
+    embeds, evaluations = {"embed@student", "embed@teacher", "embed@distilled"}, {f"evaluate@{m}" for m in ALL_MODELS}
+    assert stages_run(backend) == embeds | {"fit_head"} | evaluations | {"register"}
+    assert json.loads((project / "metrics" / "distilled.json").read_text())["backend"] == "torch"
+    assert not (project / "models" / "distilled" / "onnx").exists()
 
     assert stages_run(sh(project, "dvc", "exp", "run", "-S", "distill.max_steps=3")) == DISTILLED
     assert stages_run(sh(project, "dvc", "exp", "run", "-S", "teacher.num_epochs=2")) == TEACHER | DISTILLED

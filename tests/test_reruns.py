@@ -24,6 +24,7 @@ READERS = {
     "teacher": {"train_teacher"},
     "distill": {"distill"},
     "evaluate.batch_size": EMBED | EVALUATE,
+    "evaluate.backend": EMBED | EVALUATE,
     "evaluate.metrics": EVALUATE,
     "registry": {"register"},
 }
@@ -37,6 +38,7 @@ OTHER = {  # a different valid value, where the rule in _changed does not give o
     "pairs.max_pairs": 100,
     "registry.model": "student",
     "evaluate.metrics": ["accuracy"],
+    "evaluate.backend": "torch",
 }
 
 

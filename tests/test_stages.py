@@ -151,10 +151,14 @@ def test_stages_take_the_options_from_params(tmp_path, tiny_body_dir):
         "scores.json",
         "confusion.json",
         "summary.json",
+        "served",
     )
     scores = json.loads((tmp_path / "scores.json").read_text())
     assert {"accuracy", "matthews_corrcoef", "n_parameters"} <= set(scores) and "f1_macro" not in scores
     assert "matthews_corrcoef" in out.stdout and "(embedded here)" in out.stdout  # end_to_end: no cache
+    # the served model: the trained one with the body exported for the default backend, which scored it
+    assert scores["backend"] == "onnx-int8" == json.loads((tmp_path / "served" / "fewshot.json").read_text())["backend"]
+    assert (tmp_path / "served" / "onnx" / "model_int8.onnx").is_file() and (tmp_path / "served" / "body").is_dir()
 
 
 def test_drop_invalid_drops_the_bad_rows_and_says_how_many(project):

@@ -43,6 +43,11 @@ class PairArguments:
     seed: int = 42
 
 
+# What runs a body at prediction and evaluation time (fewshot.backends); the default was chosen by
+# measurement (bench/backends.py): the fastest whose accuracy stays within 0.3 points of torch fp32
+BACKENDS = ("torch", "onnx", "onnx-int8")
+DEFAULT_BACKEND = "onnx-int8"
+
 # A head type's constructor params when none are given; given ones are laid over them.
 HEAD_PARAMS: dict[str, dict[str, Any]] = {"logistic_regression": {"C": 1.0, "max_iter": 1000}}
 # the params the differentiable head takes

@@ -3,7 +3,9 @@
     fewshot predict --model models/distilled --input texts.csv --output labels.parquet
     cat texts.txt | fewshot predict --model models/distilled          # CSV on stdout
     fewshot info models/distilled
+    fewshot predict --model models/distilled --backend torch --input texts.csv   # not the recorded backend
     fewshot export --format setfit models/distilled setfit-model/
+    fewshot export --format onnx models/distilled onnx-model/          # predicts without torch
     fewshot import --format setfit setfit-model/ models/imported --trust-pickle
 
 Every error is one line on stderr (``error: ...``) and exit status 2.
@@ -17,6 +19,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from fewshot.backends import BACKENDS
 from fewshot.errors import EXIT_STATUS, CliError, FewshotError
 
 if TYPE_CHECKING:
@@ -112,7 +115,7 @@ def cmd_predict(args: argparse.Namespace) -> None:
             )
     check_model_dir(args.model, "--model")
     frame, column = read_texts(args.input, args.text_column)
-    model = FewShotModel.load(args.model)
+    model = FewShotModel.load(args.model, backend=args.backend)
     predicted = predictions_frame(model, frame[column], batch_size=args.batch_size)
     kept = frame.rename(columns={c: f"input_{c}" for c in predicted.columns if c in frame.columns})  # e.g. a true label
     out = pd.concat([kept.reset_index(drop=True), predicted], axis=1)
@@ -133,6 +136,7 @@ def cmd_info(args: argparse.Namespace) -> None:
     print(f"labels:      {', '.join(map(str, facts['labels']))}")
     print(f"train texts: {facts['n_train'] if facts['n_train'] is not None else 'unknown'}")
     print(f"head:        {facts['head']['type']} {json.dumps(facts['head']['params'], sort_keys=True)}")
+    print(f"backend:     {facts['backend']}")
     if facts["train"]:
         print(f"body params: {json.dumps(facts['train'], sort_keys=True)}")
     metrics = facts["metrics"]
@@ -144,8 +148,16 @@ def cmd_info(args: argparse.Namespace) -> None:
 
 
 def cmd_export(args: argparse.Namespace) -> None:
+    if args.format == "onnx":
+        from fewshot.formats.onnx import export_onnx
+
+        export_onnx(args.model, args.out, backend=args.backend, overwrite=args.overwrite)
+        print(f"export: {args.model} -> {args.out} (predicts without torch)", file=sys.stderr)
+        return
     from fewshot.formats import setfit
 
+    if args.backend:
+        raise CliError("--backend: only for --format onnx. Fix: leave it out")
     setfit.export_setfit(args.model, args.out, overwrite=args.overwrite)
     print(f"export: {args.model} -> {args.out} (load with setfit.SetFitModel.from_pretrained)", file=sys.stderr)
 
@@ -174,6 +186,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--text-column", default="text", help="column holding the texts (default: text)")
     p.add_argument("--batch-size", type=int, default=64, help="texts per embedding batch (default: 64)")
     p.add_argument("--format", choices=("csv", "jsonl"), default="csv", help="stdout format (default: csv)")
+    p.add_argument(
+        "--backend", choices=BACKENDS, help="what runs the body (default: the one the model records, else torch)"
+    )
     p.set_defaults(func=cmd_predict)
 
     p = sub.add_parser("info", help="base model, labels, params and metrics of a saved model")
@@ -182,8 +197,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_info)
 
-    p = sub.add_parser("export", help="write a model in another library's format")
-    p.add_argument("--format", choices=("setfit",), required=True)
+    p = sub.add_parser("export", help="write a model in another library's format, or for ONNX Runtime")
+    p.add_argument("--format", choices=("setfit", "onnx"), required=True)
+    p.add_argument(
+        "--backend",
+        choices=BACKENDS[1:],
+        help="onnx: fp32 or int8 weights (default: the model's onnx backend, else onnx-int8)",
+    )
     p.add_argument("model", help="a saved fewshot model directory")
     p.add_argument("out", help="the directory to write (a new or empty one)")
     p.add_argument("--overwrite", action="store_true", help="replace OUT if it exists and is not empty")

@@ -7,14 +7,15 @@ with the fingerprint of the body that made it and the hash of its texts, and is 
 match (a head that trains the body, ``end_to_end``, changes the body: its model is then re-embedded)::
 
     <dir>/train.npy, <dir>/test.npy   float32, one row per text, in the Parquet's row order
-    <dir>/embeddings.json              {"body": fingerprint, "sets": {"train": {"n", "texts"}, ...}}
+    <dir>/embeddings.json              {"body": fingerprint, "backend": ..., "sets": {"train": {"n", "texts"}, ...}}
+    <dir>/onnx/                        the exported body that embedded them (onnx backends only)
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +24,7 @@ from fewshot.io import atomic_dir
 from fewshot.runtime import progress_enabled
 
 INDEX = "embeddings.json"
+EXPORT = "onnx"  # the exported body that embedded them (onnx backends)
 # files that describe a body but do not change what it computes
 _NOT_WEIGHTS = {"README.md", "fewshot_body.json"}
 
@@ -35,11 +37,14 @@ def embedding_dim(body) -> int | None:
 
 
 def encode(body, texts: Sequence[str], batch_size: int = 64, show_progress_bar: bool | None = None) -> np.ndarray:
-    """Embed texts in batches (float32, one row per text, input order)."""
-    import torch
-
+    """Embed texts in batches (float32, one row per text, input order), with a Sentence-Transformers body
+    or an exported one (:class:`fewshot.backends.OnnxBody`, which runs without torch)."""
     if show_progress_bar is None:
         show_progress_bar = progress_enabled()
+    if getattr(body, "torch_free", False):
+        return np.asarray(body.encode(list(texts), batch_size=batch_size), dtype=np.float32)
+    import torch
+
     with torch.inference_mode():
         emb = body.encode(
             list(texts), batch_size=batch_size, show_progress_bar=show_progress_bar, convert_to_numpy=True
@@ -66,22 +71,36 @@ def texts_hash(texts: Sequence[str]) -> str:
     return digest.hexdigest()
 
 
-def write_embeddings(out_dir: str | Path, fingerprint: str, sets: dict[str, tuple[Sequence[str], np.ndarray]]) -> None:
-    """Write ``{name: (texts, embeddings)}`` atomically, with the body fingerprint and texts hashes."""
-    index = {"body": fingerprint, "sets": {}}
+def write_embeddings(
+    out_dir: str | Path,
+    fingerprint: str,
+    sets: dict[str, tuple[Sequence[str], np.ndarray]],
+    backend: str = "torch",
+    keep: Callable[[Path], None] | None = None,
+) -> None:
+    """Write ``{name: (texts, embeddings)}`` atomically, with the body fingerprint, the backend that embedded
+    them and the texts hashes; ``keep`` writes more files into the directory (the exported body)."""
+    index = {"body": fingerprint, "backend": backend, "sets": {}}
     with atomic_dir(out_dir) as tmp:
+        if keep is not None:
+            keep(tmp)
         for name, (texts, emb) in sorted(sets.items()):
             np.save(tmp / f"{name}.npy", np.ascontiguousarray(emb, dtype=np.float32), allow_pickle=False)
             index["sets"][name] = {"n": len(texts), "texts": texts_hash(texts)}
         (tmp / INDEX).write_text(json.dumps(index, indent=2, sort_keys=True) + "\n")
 
 
-def cached(cache_dir: str | Path | None, name: str, texts: Sequence[str], body_dir: str | Path) -> np.ndarray | None:
-    """The cached embeddings of ``texts`` by the body saved at ``body_dir``, or None if not cached."""
+def cached(
+    cache_dir: str | Path | None, name: str, texts: Sequence[str], body_dir: str | Path, backend: str | None = None
+) -> np.ndarray | None:
+    """The cached embeddings of ``texts`` by the body saved at ``body_dir`` (run by ``backend``, if given),
+    or None if not cached."""
     if cache_dir is None or not (Path(cache_dir) / INDEX).exists():
         return None
     index = json.loads((Path(cache_dir) / INDEX).read_text())
     entry = index.get("sets", {}).get(name)
     if entry is None or entry["texts"] != texts_hash(texts) or index.get("body") != body_fingerprint(body_dir):
+        return None
+    if backend is not None and index.get("backend", "torch") != backend:
         return None
     return np.load(Path(cache_dir) / f"{name}.npy", allow_pickle=False)

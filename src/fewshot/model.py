@@ -116,18 +116,36 @@ class FewShotModel:
         return names[proba.argmax(axis=1)]
 
     def n_parameters(self) -> int:
-        return n_parameters(self.body) + self.head.n_parameters()
+        body = self.body.n_parameters() if getattr(self.body, "torch_free", False) else n_parameters(self.body)
+        return body + self.head.n_parameters()
+
+    @property
+    def backend(self) -> str:
+        """What runs the body: ``torch``, ``onnx`` or ``onnx-int8`` (:mod:`fewshot.backends`)."""
+        return getattr(self.body, "backend", None) if getattr(self.body, "torch_free", False) else "torch"
 
     # --- persistence ----------------------------------------------------------------------------
-    def save(self, path: str | Path, overwrite: bool = True) -> None:
+    def save(self, path: str | Path, overwrite: bool = True, backend: str | None = None) -> None:
         """Write the model directory atomically (:mod:`fewshot.model_dir`); an existing non-empty one is
-        replaced, once the new one is complete, unless ``overwrite=False``."""
-        config = model_dir.ModelConfig(self.labels, self.info)
-        model_dir.write(path, self.body, self.head, config, overwrite=overwrite)
+        replaced, once the new one is complete, unless ``overwrite=False``. ``backend``: the backend it
+        serves with by default (an onnx one exports the body to ``onnx/``); default: the one it runs on."""
+        info = {k: v for k, v in self.info.items() if k != "backend"}
+        chosen = backend or self.backend
+        if getattr(self.body, "torch_free", False) and chosen != self.backend:
+            raise model_dir.ModelError(
+                f"save: this model's body is its {self.backend} export; it cannot be saved for backend {chosen}. "
+                "Fix: load the model with that backend (or torch) first"
+            )
+        if chosen != "torch":
+            info["backend"] = chosen
+        model_dir.write(path, self.body, self.head, model_dir.ModelConfig(self.labels, info), overwrite=overwrite)
 
     @classmethod
-    def load(cls, path: str | Path, trusted_types: Sequence[str] = ()) -> FewShotModel:
+    def load(cls, path: str | Path, trusted_types: Sequence[str] = (), backend: str | None = None) -> FewShotModel:
         """Load a model directory; a sklearn head file holding types outside the allow-list is refused
-        unless named in ``trusted_types``."""
-        body, head, config = model_dir.read(path, trusted_types)
+        unless named in ``trusted_types``. ``backend`` (``torch``, ``onnx``, ``onnx-int8``): what runs the
+        body; default: the one the directory records (the one it was evaluated with), else torch. The
+        onnx backends import no torch (with the logistic head)."""
+        body, head, config = model_dir.read(path, trusted_types, backend)
+        config.info.pop("backend", None)
         return cls(body, head, config.labels, config.info)

@@ -2,9 +2,11 @@
 
 A saved model is one self-contained directory::
 
-    body/             the Sentence-Transformers body
+    body/             the Sentence-Transformers body (absent in an ONNX-only export)
+    onnx/             the body exported for ONNX Runtime (fewshot.backends), when the model serves with it
     head.json         head type and params (+ head.safetensors or head.skops: the head's weights)
-    fewshot.json      format version, labels (the order of predict_proba's columns), training facts
+    fewshot.json      format version, labels (the order of predict_proba's columns), training facts, and
+                      ``backend``: the backend the model serves with by default (the one it was evaluated with)
     README.md         model card, rendered from fewshot.json and head.json
     metrics.json      evaluation metrics (only in a registered copy)
 """
@@ -23,6 +25,7 @@ from fewshot.io import atomic_dir, read_json, write_json
 
 MODEL_CONFIG = "fewshot.json"
 BODY_DIR = "body"
+ONNX_DIR = "onnx"
 CARD = "README.md"
 METRICS = "metrics.json"
 FORMAT_VERSION = 1
@@ -76,27 +79,58 @@ def write(
     path: str | Path, body, head, config: ModelConfig, metrics: dict | None = None, overwrite: bool = True
 ) -> None:
     """Write a model directory atomically: a sibling temp dir, renamed into place at the end. An existing
-    non-empty ``path`` is replaced only when ``overwrite``."""
-    from fewshot.sources import save_body
+    non-empty ``path`` is replaced only when ``overwrite``.
+
+    A torch body is saved to ``body/``, and exported to ``onnx/`` when ``config.info['backend']`` names an
+    onnx backend; an exported body (:class:`fewshot.backends.OnnxBody`) is copied to ``onnx/`` (no ``body/``).
+    """
+    from fewshot.backends import TORCH, export_body
 
     path = Path(path)
+    backend = config.info.get("backend", TORCH)
     with atomic_dir(path, replace=overwrite) as tmp:
-        save_body(body, tmp / BODY_DIR)
+        if getattr(body, "torch_free", False):
+            copy_onnx(body.directory, tmp / ONNX_DIR, body.backend)
+        else:
+            from fewshot.sources import save_body
+
+            save_body(body, tmp / BODY_DIR)
+            if backend != TORCH:
+                export_body(body, tmp / ONNX_DIR, [backend])
         head.save(tmp)
         (tmp / MODEL_CONFIG).write_text(config.to_json())
         (tmp / CARD).write_text(render_card(path.name, config, head.config(), metrics))
 
 
-def read(path: str | Path, trusted_types: Sequence[str] = ()):
-    """(body, head, config) of a model directory."""
+def copy_onnx(src: str | Path, out: str | Path, backend: str) -> None:
+    """Copy an exported body's files for ``backend`` (not the other precision's model file)."""
+    from fewshot.backends import MODEL_FILES, ONNX_CONFIG, TOKENIZER
+
+    Path(out).mkdir(parents=True, exist_ok=True)
+    for name in (MODEL_FILES[backend], ONNX_CONFIG, TOKENIZER):
+        shutil.copyfile(Path(src) / name, Path(out) / name)
+
+
+def read(path: str | Path, trusted_types: Sequence[str] = (), backend: str | None = None):
+    """(body, head, config) of a model directory; the body runs on ``backend`` (default: the one
+    ``fewshot.json`` records, else torch). The onnx backends need neither torch nor ``body/``."""
+    from fewshot.backends import TORCH, OnnxBody, check_backend
     from fewshot.heads import load_head
-    from fewshot.sources import load_body
 
     config = read_config(path)
+    backend = check_backend(backend or config.info.get("backend", TORCH))
     body_dir = Path(path) / BODY_DIR
-    if not body_dir.is_dir():
-        raise ModelError(f"{BODY_DIR}/ missing in {path}: the model has no body. Fix: {RESTORE}")
-    body = load_body(str(body_dir), field=str(body_dir))
+    if backend != TORCH:
+        body = OnnxBody(Path(path) / ONNX_DIR, backend)
+    elif not body_dir.is_dir():
+        raise ModelError(
+            f"{BODY_DIR}/ missing in {path}: the model has no torch body. Fix: load it with its ONNX backend "
+            f"({config.info.get('backend', 'onnx-int8')}), or {RESTORE}"
+        )
+    else:
+        from fewshot.sources import load_body
+
+        body = load_body(str(body_dir), field=str(body_dir))
     head = load_head(path, trusted_types)
     check_head(path, head, body, config.labels)
     return body, head, config
@@ -128,6 +162,54 @@ def check_head(path: str | Path, head, body, labels: Sequence) -> None:
             f"{file}: the head scores {proba.shape[-1]} classes but {path / MODEL_CONFIG} lists {len(labels)} "
             f"labels. Fix: {RESTORE}"
         )
+
+
+def copy_with_backend(
+    path: str | Path,
+    out: str | Path,
+    backend: str,
+    onnx_dir: str | Path | None = None,
+    keep_body: bool = True,
+    overwrite: bool = True,
+    name: str | None = None,
+) -> Path:
+    """A copy of a model directory at ``out`` that serves with ``backend`` by default: its exported body
+    is copied from ``onnx_dir`` (an export of the same body, e.g. the one the embed stage ran) or, without
+    one, exported here from ``body/`` (needs torch). ``keep_body=False`` leaves ``body/`` out: the copy
+    loads and predicts without torch, on the onnx backend only. ``name``: the card's title (default: out's)."""
+    from fewshot.backends import TORCH, check_backend, export_body
+    from fewshot.heads import read_head_config
+
+    path, out = Path(path), Path(out)
+    config = read_config(path)
+    backend = check_backend(backend)
+    if backend == TORCH and not keep_body:
+        raise ModelError("a copy without body/ cannot serve with backend torch. Fix: name an onnx backend")
+    with atomic_dir(out, replace=overwrite) as tmp:
+        for item in path.iterdir():
+            if item.name in (ONNX_DIR, MODEL_CONFIG, CARD) or (item.name == BODY_DIR and not keep_body):
+                continue
+            (shutil.copytree if item.is_dir() else shutil.copyfile)(item, tmp / item.name)
+        if backend != TORCH:
+            if onnx_dir is not None:
+                copy_onnx(onnx_dir, tmp / ONNX_DIR, backend)
+            elif (path / ONNX_DIR / _model_file(backend)).is_file():
+                copy_onnx(path / ONNX_DIR, tmp / ONNX_DIR, backend)
+            else:
+                from fewshot.sources import load_body
+
+                export_body(load_body(str(path / BODY_DIR), field=str(path / BODY_DIR)), tmp / ONNX_DIR, [backend])
+        config.info["backend"] = backend
+        (tmp / MODEL_CONFIG).write_text(config.to_json())
+        metrics = read_json(path / METRICS, dict) if (path / METRICS).is_file() else None
+        (tmp / CARD).write_text(render_card(name or out.name, config, read_head_config(path), metrics))
+    return out
+
+
+def _model_file(backend: str) -> str:
+    from fewshot.backends import MODEL_FILES
+
+    return MODEL_FILES[backend]
 
 
 def copy_with_metrics(path: str | Path, metrics: dict[str, Any] | None, out: str | Path) -> Path:
@@ -168,6 +250,7 @@ def facts(path: str | Path, metrics_path: str | Path | None = None) -> dict[str,
         "labels": config.labels,
         "n_train": config.info.get("n_train"),
         "head": {"type": head.get("type"), "params": head.get("params", {})},
+        "backend": config.info.get("backend", "torch"),
         "train": config.info.get("train") or {},
         "size_mb": round(size / 2**20, 1),
         "metrics": metrics,
@@ -192,6 +275,8 @@ def render_card(name: str, config: ModelConfig, head: dict[str, Any], metrics: d
     ]
     if info.get("train"):
         lines.append(f"- Body training arguments: `{json.dumps(info['train'], sort_keys=True)}`")
+    if info.get("backend"):
+        lines.append(f"- Serves with backend `{info['backend']}` (the one it was evaluated with)")
     if metrics:
         lines += ["", "## Metrics", "", "| metric | value |", "|---|---|"]
         lines += [f"| {k} | {v} |" for k, v in metrics.items() if isinstance(v, (int, float, str))]

@@ -7,7 +7,9 @@ the fewshot package itself travels in the model's ``code/`` folder, so a Spark c
 host needs only the pinned pip requirements, not fewshot.
 
 Input: a DataFrame with a string column ``text`` (REST: ``{"dataframe_records": [{"text": ...}]}``).
-Output: a DataFrame with one column ``label``.
+Output: a DataFrame with one column ``label``. The body runs on the backend the model directory records
+(the one the pipeline evaluated it with, :mod:`fewshot.backends`); ``model_config={"backend": ...}`` at
+load time chooses another.
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ REQUIREMENTS = (
     "sentence-transformers",
     "transformers",
     "safetensors",
+    "onnxruntime",  # the onnx backends (the one a pipeline model records serves by default)
+    "tokenizers",
     "scikit-learn",
     "skops",  # heads saved with skops: any sklearn classifier by name, multi-label heads
     "numpy",
@@ -55,8 +59,10 @@ class FewShotPyfunc(_Base):
     def load_context(self, context) -> None:
         from fewshot.model import FewShotModel
 
-        self.model = FewShotModel.load(context.artifacts["model"])
-        self.batch_size = int((context.model_config or {}).get("batch_size", 64))
+        config = context.model_config or {}
+        # the backend the model directory records (the one it was evaluated with), unless model_config names one
+        self.model = FewShotModel.load(context.artifacts["model"], backend=config.get("backend"))
+        self.batch_size = int(config.get("batch_size", 64))
 
     def predict(self, context, model_input, params: dict[str, Any] | None = None):
         import pandas as pd

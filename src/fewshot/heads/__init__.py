@@ -5,7 +5,8 @@
 - any sklearn-style classifier by dotted class name (:class:`SklearnHead`), saved with skops.
 
 Multi-label data with the logistic head uses sklearn's LogisticRegression through a multi-label wrapper
-(:class:`SklearnHead`), which needs a real estimator.
+(:class:`SklearnHead`), which needs a real estimator. The differentiable head's module (torch) is imported
+only when that head is made or loaded: a model with any other head predicts without torch.
 """
 
 from __future__ import annotations
@@ -22,12 +23,32 @@ from fewshot.heads.base import (
     HeadArguments,
     predict,
 )
-from fewshot.heads.differentiable import DifferentiableHead
 from fewshot.heads.logistic import LogisticHead
 from fewshot.heads.sklearn_head import SKOPS_FILE, SklearnHead
 from fewshot.io import read_json
 
-HEAD_TYPES: dict[str, type] = {LogisticHead.type: LogisticHead, DifferentiableHead.type: DifferentiableHead}
+DIFFERENTIABLE = "differentiable"
+HEAD_TYPES: dict[str, str] = {  # type: its module
+    LogisticHead.type: "fewshot.heads.logistic",
+    DIFFERENTIABLE: "fewshot.heads.differentiable",
+}
+
+
+def __getattr__(name: str):
+    if name == "DifferentiableHead":  # imports torch: on first use only
+        from fewshot.heads.differentiable import DifferentiableHead
+
+        return DifferentiableHead
+    raise AttributeError(f"module 'fewshot.heads' has no attribute {name!r}")
+
+
+def _head_class(kind: str) -> type:
+    if kind == DIFFERENTIABLE:
+        from fewshot.heads.differentiable import DifferentiableHead
+
+        return DifferentiableHead
+    return LogisticHead
+
 
 __all__ = [
     "HEAD_CONFIG",
@@ -50,13 +71,13 @@ __all__ = [
 def make_head(args: HeadArguments | None = None, multi_label: bool = False) -> Head:
     """The head ``args`` name, with its training phase where it has one."""
     args = args or HeadArguments()
-    if args.type == DifferentiableHead.type:
+    if args.type == DIFFERENTIABLE:
         if args.multi_target_strategy is not None:
             raise HeadError(
                 "head.multi_target_strategy wraps sklearn heads; the differentiable head is multi-label by itself. "
                 "Fix: set it to null"
             )
-        return DifferentiableHead(args.params, args)
+        return _head_class(DIFFERENTIABLE)(args.params, args)
     if args.type == LogisticHead.type:
         if multi_label or args.multi_target_strategy:
             return SklearnHead("sklearn.linear_model.LogisticRegression", args.params, args.multi_target_strategy)
@@ -81,7 +102,7 @@ def load_head(directory: str | Path, trusted_types: Sequence[str] = ()) -> Head:
     config = read_head_config(directory)
     kind = config.get("type")
     if kind in HEAD_TYPES and not (Path(directory) / SKOPS_FILE).exists():
-        return HEAD_TYPES[kind].load(directory, config, trusted_types)
+        return _head_class(kind).load(directory, config, trusted_types)
     if isinstance(kind, str) and "." in kind:
         return SklearnHead.load(directory, config, trusted_types)
     raise HeadError(f"{Path(directory) / HEAD_CONFIG}: unknown head type {kind!r}; refusing to load it")

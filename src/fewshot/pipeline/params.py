@@ -19,6 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from fewshot.arguments import (
     AUTO,
+    BACKENDS,
+    DEFAULT_BACKEND,
     DistillationArguments,
     HeadArguments,
     PairArguments,
@@ -220,6 +222,7 @@ class DistillParams(_Section):
 
 class EvaluateParams(_Section):
     batch_size: int = Field(64, ge=1)
+    backend: Literal[BACKENDS] = DEFAULT_BACKEND  # type: ignore[valid-type]
     metrics: list[Literal[METRICS]] = Field(default_factory=lambda: list(DEFAULT_METRICS))  # type: ignore[valid-type]
 
 
