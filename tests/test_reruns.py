@@ -37,6 +37,7 @@ OTHER = {  # a different valid value, where the rule in _changed does not give o
     "pairs.max_pairs": 100,
     "registry.model": "student",
     "evaluate.metrics": ["accuracy"],
+    "sample.templates": ["A text about {}"],
 }
 
 
