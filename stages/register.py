@@ -1,4 +1,5 @@
-"""register: log the chosen model as an MLflow pyfunc model in this stage's run, and register it.
+"""register: log the chosen model as an MLflow pyfunc model in this stage's run, register it, and point
+the alias registry.alias (``champion``: ``models:/fewshot@champion``) at the new version.
 
 usage: python stages/register.py MODEL_DIR METRICS_JSON OUT_JSON
 
@@ -34,11 +35,15 @@ def main() -> None:
             copy = copy_with_metrics(model_dir, metrics, Path(tmp) / name)
             info = log_pyfunc(copy, run.run_id, tracking.tracking_uri(), registered_name=params.name)
         version = info.registered_model_version
-        run.set_tags({"registry.name": params.name, "registry.version": str(version)})
+        run.client.set_registered_model_alias(params.name, params.alias, version)
+        run.set_tags({"registry.name": params.name, "registry.version": str(version), "registry.alias": params.alias})
     summary = {"name": params.name, "model": name, "source": model_dir}
     summary["metrics"] = {k: metrics[k] for k in ("accuracy", "f1_macro") if k in metrics}
     write_json(summary, out_path)
-    print(f"register: {model_dir} -> models:/{params.name}/{version} (tracking: {tracking.tracking_uri()})")
+    print(
+        f"register: {model_dir} -> models:/{params.name}/{version}, alias models:/{params.name}@{params.alias} "
+        f"(tracking: {tracking.tracking_uri()})"
+    )
 
 
 if __name__ == "__main__":

@@ -227,6 +227,7 @@ class RegistryParams(_Section):
 
     model: str = Field("distilled", pattern=r"^[A-Za-z0-9_.-]+$")
     name: str = Field("fewshot", min_length=1)
+    alias: str = Field("champion", pattern=r"^[A-Za-z_][A-Za-z0-9_-]*$")  # MLflow's alias rule; not v<digits>
 
 
 class Params(_Section):
