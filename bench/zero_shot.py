@@ -30,6 +30,7 @@ MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 def run(task: str, seed: int, setting: str, args) -> dict:
     import numpy as np
     import torch
+    from vs_setfit import _evaluate, _params
 
     from fewshot.arguments import HeadArguments, SampleArguments
     from fewshot.data import load_labeled, split
@@ -37,7 +38,6 @@ def run(task: str, seed: int, setting: str, args) -> dict:
     from fewshot.pairs import generate_pairs, text_pairs
     from fewshot.sources import load_body, resolve_model
     from fewshot.training import train_body
-    from vs_setfit import _evaluate, _params
 
     torch.manual_seed(seed)
     root = Path(args.data_root) / task

@@ -13,7 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-
 DEFAULT_TEMPLATE = "This sentence is {}"  # setfit's template for synthetic examples from label names
 
 

@@ -78,7 +78,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     command = argv.pop(0) if argv[:1] in (["show"], ["diff"]) else "show"
     path = write_template()
-    return subprocess.run([sys.executable, "-m", "dvc", "plots", command, "--html-template", str(path), *argv]).returncode
+    cmd = [sys.executable, "-m", "dvc", "plots", command, "--html-template", str(path), *argv]
+    return subprocess.run(cmd).returncode
 
 
 if __name__ == "__main__":
