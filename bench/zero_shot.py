@@ -2,6 +2,7 @@
 
     python bench/zero_shot.py                          # AG News, SST-2; seeds 0 1 2; 1,000 test texts
     python bench/zero_shot.py --tasks mr --synthetic 8 --num-samples 8 --test-size 0
+    python bench/zero_shot.py --table bench/results/zero_shot-*.jsonl   # the table of rows written before
 
 Per task and seed, three training sets from ``fewshot.data.split`` (the pipeline's sample stage):
 ``zero-shot`` (``num_samples: 0``, ``synthetic`` examples per class from the label names and setfit's
@@ -11,7 +12,7 @@ sections of ``params.yaml`` (with any ``-S key=value`` overrides) on all-MiniLM-
 logistic head; accuracy on ``--test-size`` test texts (a seeded draw, the same for every row; 0: all).
 Also ``untrained`` (zero-shot): the head fitted on the synthetic examples with the body as shipped.
 The label names are the data's ``label_text`` column. Rows go to ``--out`` (JSON Lines); the table is
-printed as Markdown.
+printed as Markdown: mean accuracy ± standard deviation over the seeds (how many in brackets).
 """
 
 from __future__ import annotations
@@ -85,7 +86,7 @@ def table(rows: list[dict], args) -> str:
         for setting in settings:
             acc = [r["accuracy"] for r in rows if r["task"] == task and r["setting"] == setting]
             sd = f" ± {statistics.stdev(acc):.3f}" if len(acc) > 1 else ""
-            cells.append(f"{statistics.mean(acc):.3f}{sd}" if acc else "")
+            cells.append(f"{statistics.mean(acc):.3f}{sd} ({len(acc)})" if acc else "")
         lines.append(f"| {task} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -101,7 +102,11 @@ def main() -> None:
     ap.add_argument("--params", default=str(HERE.parent / "params.yaml"))
     ap.add_argument("-S", "--set", action="append", default=[], help="params override, as dvc exp run -S")
     ap.add_argument("--out", type=Path, default=HERE / "results" / f"zero_shot-{time.strftime('%Y%m%d-%H%M%S')}.jsonl")
+    ap.add_argument("--table", nargs="+", type=Path, help="only print the table of these rows (JSON Lines)")
     args = ap.parse_args()
+    if args.table:
+        print(table([json.loads(line) for path in args.table for line in path.read_text().splitlines()], args))
+        return
     args.out.parent.mkdir(parents=True, exist_ok=True)
     rows = []
     for task in args.tasks:
