@@ -38,6 +38,7 @@ OTHER = {  # a different valid value, where the rule in _changed does not give o
     "registry.model": "student",
     "evaluate.metrics": ["accuracy"],
     "sample.templates": ["A text about {}"],
+    "registry.alias": "challenger",
 }
 
 
