@@ -8,6 +8,7 @@ what was registered (no run ids or versions: same inputs, same bytes); the versi
 """
 
 import json
+import re
 import sys
 import tempfile
 from pathlib import Path
@@ -23,6 +24,8 @@ from fewshot.pipeline.params import load_params
 def main() -> None:
     model_dir, metrics_path, out_path = sys.argv[1:4]
     params = load_params().registry
+    if params.alias.lower() == "latest" or re.fullmatch(r"v\d+", params.alias):
+        raise FewshotError(f"registry.alias '{params.alias}' is reserved by MLflow. Fix: choose another, e.g. champion")
     metrics = json.loads(Path(metrics_path).read_text())
     name = Path(model_dir).name
 

@@ -54,9 +54,12 @@ def test_register_moves_the_alias_to_the_new_version(tiny_model_dir, tmp_path):
 
 
 def test_a_bad_alias_is_refused_before_any_work(tiny_model_dir, tmp_path):
+    reserved = _register(tmp_path, tiny_model_dir, "latest")
+    assert reserved.returncode == 2 and "registry.alias 'latest' is reserved by MLflow" in reserved.stderr
     proc = _register(tmp_path, tiny_model_dir, "'has space'")
     assert proc.returncode == 2
-    assert proc.stderr.startswith("error: ") and "registry.alias" in proc.stderr
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: ") and "'registry.alias' string should match pattern" in last
     assert not (tmp_path / "out.json").exists()
 
 

@@ -227,7 +227,7 @@ class RegistryParams(_Section):
 
     model: str = Field("distilled", pattern=r"^[A-Za-z0-9_.-]+$")
     name: str = Field("fewshot", min_length=1)
-    alias: str = Field("champion", pattern=r"^[A-Za-z_][A-Za-z0-9_-]*$")  # MLflow's alias rule; not v<digits>
+    alias: str = Field("champion", pattern=r"^[A-Za-z_][A-Za-z0-9_-]*$")  # MLflow's alias rule (see register)
 
 
 class Params(_Section):
