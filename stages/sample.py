@@ -42,14 +42,16 @@ def main() -> None:
                 "n_test": len(test),
                 "n_unlabeled": len(sets.unlabeled),
                 "n_validation": len(sets.validation),
+                "n_synthetic": sets.n_synthetic,
                 "n_classes": sets.train["label"].map(str).nunique(),
                 "n_dropped_train": dropped_train,
                 "n_dropped_test": dropped_test,
             }
         )
     dropped = f", dropped {dropped_train} train and {dropped_test} test rows (sample.drop_invalid)" if drop else ""
+    made = f" ({sets.n_synthetic} synthetic, from the label names)" if sets.n_synthetic else ""
     print(
-        f"sample: {len(sets.train)} few-shot texts, {len(test)} test, {len(sets.unlabeled)} unlabeled{dropped} "
+        f"sample: {len(sets.train)} few-shot texts{made}, {len(test)} test, {len(sets.unlabeled)} unlabeled{dropped} "
         f"-> {out_dir}"
     )
 

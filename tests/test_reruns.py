@@ -39,6 +39,8 @@ OTHER = {  # a different valid value, where the rule in _changed does not give o
     "registry.model": "student",
     "evaluate.metrics": ["accuracy"],
     "evaluate.backend": "torch",
+    "sample.templates": ["A text about {}"],
+    "registry.alias": "challenger",
 }
 
 

@@ -139,9 +139,11 @@ def test_stages_take_the_options_from_params(tmp_path, tiny_body_dir):
     assert json.loads((tmp_path / "body.json").read_text()) == {"epochs": 1.0, "steps": 2}
     used = json.loads((tmp_path / "body" / "fewshot_body.json").read_text())["train"]
     assert used["loss"] == "BatchHardTripletLoss" and used["distance_metric"] == "cosine" and used["steps"] == 2
-    ok("fit_head.py", "body", "fs/train.parquet", "no-embeddings", "model", "fs/validation.parquet")
+    ok("fit_head.py", "body", "fs/train.parquet", "no-embeddings", "model", "fs/validation.parquet", "val.json")
     head = json.loads((tmp_path / "model" / "head.json").read_text())
     assert head["type"] == "differentiable" and len(head["history"]) == 3 and "val_loss" in head["history"][0]
+    validated = json.loads((tmp_path / "val.json").read_text())
+    assert validated["n"] == 6 and set(validated) == {"n", "accuracy", "f1_macro"}
     out = ok(
         "evaluate.py",
         "model",

@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+DEFAULT_TEMPLATE = "This sentence is {}"  # setfit's template for synthetic examples from label names
+
 
 @dataclass(frozen=True)
 class SampleArguments:
@@ -20,13 +22,18 @@ class SampleArguments:
     train texts (labels dropped, for distillation), and ``validation`` texts per class held out of the
     few-shot set. ``allow_fewer``: keep classes with fewer than ``num_samples`` texts. ``drop_invalid``:
     drop the rows of the train and test data whose text is empty, blank, null or not a string, or whose
-    label is null (and count them), instead of refusing the data."""
+    label is null (and count them), instead of refusing the data. ``synthetic``: examples per class made
+    from the label names with ``templates`` (setfit's ``get_templated_dataset``: ``sample_size`` and
+    ``template``; several templates are taken in turn), added to the few-shot set; with ``num_samples: 0``
+    they are the whole training set (zero-shot from the label names)."""
 
     num_samples: int = 16
     unlabeled: int = 500
     allow_fewer: bool = False
     validation: int = 0
     drop_invalid: bool = False
+    synthetic: int = 0
+    templates: tuple[str, ...] = (DEFAULT_TEMPLATE,)
     seed: int = 42
 
 

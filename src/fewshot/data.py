@@ -248,17 +248,30 @@ def unlabeled_pool(train: pd.DataFrame, few_shot: pd.DataFrame, size: int, seed:
 
 @dataclass
 class FewShotSplit:
-    train: pd.DataFrame  # the few-shot texts
+    train: pd.DataFrame  # the few-shot texts, then the synthetic examples
     validation: pd.DataFrame
     unlabeled: pd.DataFrame
+    n_synthetic: int = 0
 
 
 def split(train: pd.DataFrame, args: SampleArguments | None = None) -> FewShotSplit:
-    """The few-shot train set, the validation texts and the unlabeled pool, drawn from ``train``."""
+    """The few-shot train set (with ``args.synthetic`` examples per class from the label names after the
+    drawn texts), the validation texts and the unlabeled pool, drawn from ``train``."""
+    from fewshot.synthetic import label_set, templated_examples
+
     args = args or SampleArguments()
+    if args.num_samples == 0 and args.synthetic == 0:
+        raise DataError(
+            "sample.num_samples and sample.synthetic are both 0: nothing to train on. Fix: set "
+            "sample.synthetic (examples per class made from the label names) or sample.num_samples"
+        )
     few_shot = sample(train, args.num_samples, args.seed, args.allow_fewer)
+    made = templated_examples(
+        label_set(train[LABEL]), args.templates, args.synthetic, bool(train[LABEL].map(is_multi_label).any())
+    )
     return FewShotSplit(
-        train=few_shot,
+        train=pd.concat([few_shot, made], ignore_index=True) if len(made) else few_shot,
         validation=validation_split(train, few_shot, args.validation, args.seed),
         unlabeled=unlabeled_pool(train, few_shot, args.unlabeled, args.seed),
+        n_synthetic=len(made),
     )

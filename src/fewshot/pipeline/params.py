@@ -57,14 +57,16 @@ class DataParams(_Section):
 
 
 class SampleParams(_Section):
-    num_samples: int = Field(_SAMPLE.num_samples, ge=1)
+    num_samples: int = Field(_SAMPLE.num_samples, ge=0)
     unlabeled: int = Field(_SAMPLE.unlabeled, ge=0)
     allow_fewer: bool = _SAMPLE.allow_fewer
     validation: int = Field(_SAMPLE.validation, ge=0)
     drop_invalid: bool = _SAMPLE.drop_invalid
+    synthetic: int = Field(_SAMPLE.synthetic, ge=0)
+    templates: list[str] = Field(default_factory=lambda: list(_SAMPLE.templates), min_length=1)  # checked by sample
 
     def arguments(self, seed: int) -> SampleArguments:
-        return SampleArguments(**self.model_dump(), seed=seed)
+        return SampleArguments(**{**self.model_dump(), "templates": tuple(self.templates)}, seed=seed)
 
 
 class PairsParams(_Section):
@@ -231,6 +233,7 @@ class RegistryParams(_Section):
 
     model: str = Field("distilled", pattern=r"^[A-Za-z0-9_.-]+$")
     name: str = Field("fewshot", min_length=1)
+    alias: str = Field("champion", pattern=r"^[A-Za-z_][A-Za-z0-9_-]*$")  # MLflow's alias rule (see register)
 
 
 class Params(_Section):

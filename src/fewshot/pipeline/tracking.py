@@ -25,6 +25,8 @@ from fewshot.runtime import is_main_process
 
 EXPERIMENT = os.environ.get("FEWSHOT_MLFLOW_EXPERIMENT", "fewshot")
 PARENT_KEY_TAG = "fewshot.parent_key"
+# MLflow's UI opens an experiment with this tag as model training (runs table, metrics), not GenAI (traces)
+EXPERIMENT_KIND = {"mlflow.experimentKind": "custom_model_development"}
 
 
 def project_root() -> Path:
@@ -187,10 +189,13 @@ def _ensure_experiment(uri: str, root: Path):
         client = MlflowClient(tracking_uri=uri)
         exp = client.get_experiment_by_name(EXPERIMENT)
         if exp is not None:
+            for key, value in EXPERIMENT_KIND.items():
+                if key not in exp.tags:  # an experiment made before the tag; a kind chosen in the UI stays
+                    client.set_experiment_tag(exp.experiment_id, key, value)
             return client, exp.experiment_id
         location = None if os.environ.get("MLFLOW_TRACKING_URI") else (root / "mlartifacts").as_uri()
         try:
-            return client, client.create_experiment(EXPERIMENT, artifact_location=location)
+            return client, client.create_experiment(EXPERIMENT, artifact_location=location, tags=EXPERIMENT_KIND)
         except mlflow.exceptions.MlflowException:  # created meanwhile by a process outside the lock
             return client, client.get_experiment_by_name(EXPERIMENT).experiment_id
 
