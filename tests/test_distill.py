@@ -184,7 +184,7 @@ def test_grouped_distillation_trains_the_groups_it_records_with_the_teachers_tar
     loss = TeacherSimilarityLoss(body, t)
     group = [2, 5, 11, 20]
     features = body.tokenize([texts[i] for i in group])
-    value = float(loss([features], torch.tensor(group)))
+    value = float(loss([features], torch.tensor(group)).detach())
     s = encode(body, [texts[i] for i in group])
     s = s / np.linalg.norm(s, axis=1, keepdims=True)
     u = t[group] / np.linalg.norm(t[group], axis=1, keepdims=True)

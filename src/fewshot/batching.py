@@ -188,19 +188,27 @@ class GroupBatchSampler(_sampler_base()):
             generator=generator,
             seed=seed,
         )
-        table = dataset.data  # the Arrow table: no Python list of texts per pair
-        self.first, self.second = text_codes(table.column(columns[0]), table.column(columns[1]))
         self.texts_per_group = batch_size
-        _, self.groups_per_epoch = _deal(self.first, self.second, batch_size)
+        self.groups_per_epoch = self._setup(dataset, columns)
         # Groups vary in length: ``None`` tells accelerate's DDP sharding (``BatchSamplerShard``) not to
         # wait for batches of ``batch_size`` rows, which groups almost never are.
         self.batch_size = None
+
+    def _setup(self, dataset, columns: tuple[str, str]) -> int:
+        """Read the dataset; return the groups in an epoch."""
+        table = dataset.data  # the Arrow table: no Python list of texts per pair
+        self.first, self.second = text_codes(table.column(columns[0]), table.column(columns[1]))
+        return _deal(self.first, self.second, self.texts_per_group)[1]
+
+    def _groups(self) -> list[np.ndarray]:
+        """This epoch's groups (row indices of the dataset)."""
+        return group_pairs(self.first, self.second, self.texts_per_group, self.seed, self.epoch)
 
     def __len__(self) -> int:
         return _round_up(self.groups_per_epoch, world_size())
 
     def __iter__(self) -> Iterator[list[int]]:
-        groups = group_pairs(self.first, self.second, self.texts_per_group, self.seed, self.epoch)
+        groups = self._groups()
         for g in np.resize(np.arange(len(groups)), len(self)):  # topped up to a multiple of the N processes
             yield groups[g].tolist()
 
@@ -221,34 +229,17 @@ def text_groups(n_texts: int, texts_per_group: int, seed: int = 42, epoch: int =
     return np.split(order, np.flatnonzero(np.diff(block[order])) + 1)
 
 
-class TextGroupSampler(_sampler_base()):
+class TextGroupSampler(GroupBatchSampler):
     """A sentence-transformers batch sampler over a dataset of texts whose batches are :func:`text_groups`
     blocks (``batch_size`` texts at most), dealt afresh each epoch; topped up to a multiple of the
     torchrun processes as :class:`GroupBatchSampler` is."""
 
-    def __init__(
-        self, dataset, batch_size: int, drop_last: bool = False, valid_label_columns=None, generator=None, seed: int = 0
-    ):
-        super().__init__(
-            dataset,
-            batch_size=batch_size,
-            drop_last=False,
-            valid_label_columns=valid_label_columns,
-            generator=generator,
-            seed=seed,
-        )
+    def _setup(self, dataset, columns) -> int:
         self.n_texts = len(dataset)
-        self.texts_per_group = batch_size
-        self.groups_per_epoch = len(text_groups(self.n_texts, batch_size, seed, 0))
-        self.batch_size = None  # groups vary in length (see GroupBatchSampler)
+        return len(text_groups(self.n_texts, self.texts_per_group, self.seed, 0))
 
-    def __len__(self) -> int:
-        return _round_up(self.groups_per_epoch, world_size())
-
-    def __iter__(self) -> Iterator[list[int]]:
-        groups = text_groups(self.n_texts, self.texts_per_group, self.seed, self.epoch)
-        for g in np.resize(np.arange(len(groups)), len(self)):
-            yield groups[g].tolist()
+    def _groups(self) -> list[np.ndarray]:
+        return text_groups(self.n_texts, self.texts_per_group, self.seed, self.epoch)
 
 
 def _round_up(n: int, multiple: int) -> int:
