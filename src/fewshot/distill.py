@@ -81,13 +81,14 @@ def _train_grouped(student_body, texts: list[str], teacher_embeddings: np.ndarra
     per_epoch = -(-per_epoch // world_size()) * world_size()
     unit = np.asarray(teacher_embeddings, dtype=np.float64)
     unit = unit / np.clip(np.linalg.norm(unit, axis=1, keepdims=True), 1e-12, None)
-    rows = []
-    for step in range(result.steps * world_size()):
-        epoch, k = divmod(step, per_epoch)
-        groups = text_groups(len(texts), args.batch_size, args.seed, epoch)
-        g = groups[k % len(groups)]
+    rows, groups = [], {}
+    for batch in range(result.steps * world_size()):  # under torchrun a step trains one group per process
+        epoch, k = divmod(batch, per_epoch)
+        if epoch not in groups:
+            groups[epoch] = text_groups(len(texts), args.batch_size, args.seed, epoch)
+        g = groups[epoch][k % len(groups[epoch])]
         i, j = np.triu_indices(len(g), k=1)
-        rows.append(pd.DataFrame({"step": step // world_size() + 1, "idx_1": g[i], "idx_2": g[j]}))
+        rows.append(pd.DataFrame({"step": batch // world_size() + 1, "idx_1": g[i], "idx_2": g[j]}))
     pairs = pd.concat(rows, ignore_index=True)
     texts_array = np.asarray(texts, dtype=object)
     pairs.insert(1, "sentence_1", texts_array[pairs["idx_1"]])
