@@ -4,10 +4,10 @@ The student is the trained baseline body (``models/student_body``): its head is 
 ``distill.head`` params, so changing the baseline student's head does not re-train the distilled one.
 
 1. embed the unlabeled texts with the teacher once;
-2. draw pairs of unlabeled texts (seeded; memory O(pairs)) whose target is the teacher's cosine
-   similarity of the two texts;
-3. train the student body on those targets with CosineSimilarityLoss;
-4. fit the distilled student's head on the teacher's predicted labels for the
+2. train the student body to give pairs of them the teacher's cosine similarity: grouped (the default), a
+   step embeds a group of texts once and learns every pair among them (memory O(texts)); or pair by pair
+   (setfit's way), on drawn pairs (seeded; memory O(pairs)) with CosineSimilarityLoss;
+3. fit the distilled student's head on the teacher's predicted labels for the
    unlabeled texts, plus, optionally, the labelled few-shot texts with their true labels.
 
 setfit 1.2.0's DistillationTrainer builds its pairs before the teacher's embeddings exist, so every
