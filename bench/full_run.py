@@ -3,6 +3,7 @@
     python bench/full_run.py                      # one run of `dvc repro` in a fresh clone of HEAD
     python bench/full_run.py --runs 3             # three, each in its own fresh clone
     python bench/full_run.py -S teacher.max_steps=4   # with params changed (as `dvc exp run -S`)
+    python bench/full_run.py --floor-sample 1000      # the floor timed on 1,000 texts per body, scaled
 
 Each run clones the repository's HEAD into ``--workdir`` (a fresh clone: empty DVC cache, no MLflow
 store), applies any ``-S`` overrides, commits them, and runs ``dvc repro`` with this interpreter's
@@ -58,8 +59,9 @@ def run_pipeline(clone: Path, env: dict) -> tuple[float, list[tuple[str, float]]
     return total, stages, "".join(lines)
 
 
-def floor_seconds(clone: Path) -> dict[str, float]:
-    """Raw fp32 ``encode`` of what the run had to embed, by the bodies it trained."""
+def floor_seconds(clone: Path, sample: int = 0) -> dict[str, float]:
+    """Raw fp32 ``encode`` of what the run had to embed, by the bodies it trained; with ``sample``, the
+    time of an evenly spaced sample of that many texts, scaled to all of them."""
     import pandas as pd
     import torch
     from sentence_transformers import SentenceTransformer
@@ -72,9 +74,10 @@ def floor_seconds(clone: Path) -> dict[str, float]:
     for name, folder in BODIES.items():
         body = SentenceTransformer(str(clone / folder), device="cpu")
         texts = few + test + (unlabeled if name == "teacher" else [])
+        picked = texts[:: max(1, len(texts) // sample)][:sample] if sample else texts
         start = time.perf_counter()
-        body.encode(texts, batch_size=64)
-        seconds[name] = time.perf_counter() - start
+        body.encode(picked, batch_size=64)
+        seconds[name] = (time.perf_counter() - start) * len(texts) / len(picked)
     return seconds
 
 
@@ -101,6 +104,9 @@ def main() -> None:
     ap.add_argument("--workdir", type=Path, default=HERE / "results" / "full_run")
     ap.add_argument("-S", "--set", action="append", default=[], metavar="KEY=VALUE")
     ap.add_argument("--keep", action="store_true", help="keep the clones (default: remove each after its run)")
+    ap.add_argument(
+        "--floor-sample", type=int, default=0, help="time the floor on this many texts per body, scaled (0: all)"
+    )
     args = ap.parse_args()
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
@@ -117,7 +123,7 @@ def main() -> None:
         load = os.getloadavg()[0]
         # the clone's own library, whichever checkout this interpreter's editable install points at
         total, stages, _ = run_pipeline(clone, {**env, "PYTHONPATH": str(clone / "src")})
-        floor = floor_seconds(clone)
+        floor = floor_seconds(clone, args.floor_sample)
         floor_total = sum(floor.values())
         totals.append(total)
         ratios.append(total / floor_total)
