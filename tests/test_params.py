@@ -153,10 +153,13 @@ def test_num_epochs_takes_auto_or_a_count_and_max_steps_overrides():
 
 
 def test_batching_param_is_validated_and_the_teacher_has_it():
-    params = parse_params({"train": {"batching": "groups"}})
-    assert params.train.batching == "groups" and params.teacher.batching == "pairs"
-    with pytest.raises(ParamsError, match="train.batching"):
-        parse_params({"train": {"batching": "triples"}})
+    params = parse_params({"train": {"batching": "pairs"}})
+    assert params.train.batching == "pairs" and params.teacher.batching == "groups"
+    assert parse_params({"teacher": {"batching": "pairs"}}).teacher.batching == "pairs"
+    assert parse_params({"distill": {"batching": "pairs"}}).distill.arguments(0).batching == "pairs"
+    for section in ("train", "teacher", "distill"):
+        with pytest.raises(ParamsError, match=f"{section}.batching"):
+            parse_params({section: {"batching": "triples"}})
 
 
 @pytest.mark.parametrize(
