@@ -160,12 +160,12 @@ def test_batch_losses_refuse_multi_label_and_missing_texts(tiny_body):
         train_body(tiny_body, pd.DataFrame({"sentence_1": [], "sentence_2": [], "label": []}))
 
 
-@pytest.mark.parametrize("change", [{"num_epochs": 3}, {"body_learning_rate": 1e-3}, {"max_steps": 2}])
+@pytest.mark.parametrize("change", [{"num_epochs": 3}, {"body_learning_rate": 1e-3}, {"max_steps": 3}])
 def test_the_teachers_length_and_rate_knobs_change_its_body(tiny_body_dir, texts, change):
     from fewshot.arguments import TeacherArguments
 
     pairs = text_pairs(generate_pairs(texts.label), texts.text)
-    base = TeacherArguments(model=str(tiny_body_dir), num_epochs=1, batch_size=64, seed=1)  # pair by pair
+    base = TeacherArguments(model=str(tiny_body_dir), num_epochs=2, batch_size=64, seed=1)  # grouped: a step an epoch
     trained = []
     for args in (base, replace(base, **change)):
         body = load_body(args.model)
