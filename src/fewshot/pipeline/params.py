@@ -135,8 +135,7 @@ def _one_phase(v: Any, key: str) -> Any:
 
 
 class TrainParams(_Section):
-    """How a body is trained (:class:`~fewshot.arguments.TrainingArguments`): the student's ``train``
-    section; the teacher's extends it."""
+    """How a body is trained (:class:`~fewshot.arguments.TrainingArguments`); the teacher's extends it."""
 
     model: str = _TRAIN.model
     batching: Literal[BATCHING] = _TRAIN.batching  # type: ignore[valid-type]
@@ -181,8 +180,7 @@ class TrainParams(_Section):
 
 
 class TeacherParams(TrainParams):
-    """The teacher (:class:`~fewshot.arguments.TeacherArguments`): trained the SetFit way on the same pairs
-    and few-shot texts, with its own head."""
+    """The teacher (:class:`~fewshot.arguments.TeacherArguments`): trained as the student, its own head."""
 
     model: str = _TEACHER.model
     batching: Literal[BATCHING] = _TEACHER.batching  # type: ignore[valid-type]
@@ -198,8 +196,7 @@ class TeacherParams(TrainParams):
 
 
 class DistillParams(_Section):
-    """Teach the trained student from the teacher on unlabeled texts
-    (:class:`~fewshot.distill.DistillationArguments`)."""
+    """The student learns from the teacher on unlabeled texts (:class:`~fewshot.distill.DistillationArguments`)."""
 
     batching: Literal[BATCHING] = _DISTILL.batching  # type: ignore[valid-type]
     num_epochs: int = Field(_DISTILL.num_epochs, ge=1)
@@ -284,8 +281,7 @@ def _format(err: ValidationError, source: str) -> str:
 
 
 def parse_params(raw: dict[str, Any] | None, source: str = "params") -> Params:
-    """Validate a params mapping, every section, head types included (so a typo in ``teacher.head.type``
-    stops the first stage); raise ParamsError naming every bad key."""
+    """Validate a params mapping, every section and head type; raise ParamsError naming every bad key."""
     try:
         params = Params.model_validate(raw or {})
     except ValidationError as err:
