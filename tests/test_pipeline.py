@@ -206,7 +206,8 @@ def test_only_what_changed_reruns(tmp_path):
         first_parent.data.metrics
     )
     fit_heads = [r for r in stage_runs if r.data.tags["dvc.stage"] == "fit_head"]
-    assert sorted(r.data.params["head.params.C"] for r in fit_heads) == ["0.5"] * 4 + ["1.0"]
+    # the first run, then five with C=0.5: head-only, head.num_epochs, num_epochs, max_steps, backend
+    assert sorted(r.data.params["head.params.C"] for r in fit_heads) == ["0.5"] * 5 + ["1.0"]
     evaluations = [r for r in stage_runs if r.data.tags["dvc.stage"] == "evaluate@student"]
     assert all(r.data.metrics["accuracy"] == pytest.approx(r.data.metrics["accuracy"]) for r in evaluations)
     artifacts = client.list_artifacts(evaluations[0].info.run_id, "confusion")
@@ -216,4 +217,4 @@ def test_only_what_changed_reruns(tmp_path):
     # register: each run logged the distilled model as a pyfunc model and registered a new version
     assert json.loads((project / "models" / "registered.json").read_text())["model"] == "distilled"
     registers = [r for r in stage_runs if r.data.tags["dvc.stage"] == "register"]
-    assert len(client.search_model_versions("name='fewshot'")) == len(registers) == 5  # not the head-only ones
+    assert len(client.search_model_versions("name='fewshot'")) == len(registers) == 6  # not the head-only ones

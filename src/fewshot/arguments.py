@@ -15,6 +15,19 @@ from typing import Any
 
 DEFAULT_TEMPLATE = "This sentence is {}"  # setfit's template for synthetic examples from label names
 
+# the names the knobs accept (the modules that implement them import these, not the other way round)
+BATCHING = ("pairs", "groups")  # fewshot.batching
+PAIR_LOSSES = ("CosineSimilarityLoss", "ContrastiveLoss", "OnlineContrastiveLoss")  # fewshot.losses
+BATCH_LOSSES = (
+    "BatchAllTripletLoss",
+    "BatchHardTripletLoss",
+    "BatchSemiHardTripletLoss",
+    "BatchHardSoftMarginTripletLoss",
+    "SupConLoss",
+)
+LOSSES = PAIR_LOSSES + BATCH_LOSSES
+DISTANCE_METRICS = ("cosine", "euclidean", "manhattan")
+
 
 @dataclass(frozen=True)
 class SampleArguments:

@@ -26,11 +26,9 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from fewshot.arguments import AUTO
+from fewshot.arguments import AUTO, BATCHING
 from fewshot.errors import BatchingError
 from fewshot.runtime import world_size
-
-BATCHING = ("pairs", "groups")
 
 
 def text_codes(first, second) -> tuple[np.ndarray, np.ndarray]:

@@ -18,19 +18,9 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from fewshot.arguments import BATCH_LOSSES, DISTANCE_METRICS, LOSSES, PAIR_LOSSES  # noqa: F401 (re-exported)
 from fewshot.errors import LossError
 from fewshot.labels import any_multi_label
-
-PAIR_LOSSES = ("CosineSimilarityLoss", "ContrastiveLoss", "OnlineContrastiveLoss")
-BATCH_LOSSES = (
-    "BatchAllTripletLoss",
-    "BatchHardTripletLoss",
-    "BatchSemiHardTripletLoss",
-    "BatchHardSoftMarginTripletLoss",
-    "SupConLoss",
-)
-LOSSES = PAIR_LOSSES + BATCH_LOSSES
-DISTANCE_METRICS = ("cosine", "euclidean", "manhattan")
 
 
 def is_batch_loss(name: str) -> bool:

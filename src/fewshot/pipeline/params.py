@@ -5,8 +5,7 @@ library's arguments objects (:class:`~fewshot.training.TrainingArguments`,
 :class:`~fewshot.heads.HeadArguments`, :class:`~fewshot.distill.TeacherArguments`,
 :class:`~fewshot.distill.DistillationArguments`, ...), and the shipped ``params.yaml`` equals them (a
 test), so removing a key from it changes nothing. Errors name the key (``train.num_epoch``), say what is
-wrong, and suggest the fix (``did you mean 'num_epochs'?``). Params files are read with ruamel.yaml,
-which reads ``2e-05`` (as written by ``dvc exp run -S``) as a float, unlike PyYAML.
+wrong, and suggest the fix (``did you mean 'num_epochs'?``). ruamel.yaml reads ``2e-05`` as a float.
 """
 
 from __future__ import annotations
@@ -20,7 +19,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from fewshot.arguments import (
     AUTO,
     BACKENDS,
+    BATCHING,
     DEFAULT_BACKEND,
+    DISTANCE_METRICS,
+    LOSSES,
     DistillationArguments,
     HeadArguments,
     PairArguments,
@@ -29,11 +31,9 @@ from fewshot.arguments import (
     TrainingArguments,
     head_params,
 )
-from fewshot.batching import BATCHING
 from fewshot.classifiers import check_head
 from fewshot.errors import HeadError, ParamsError
 from fewshot.io import read_yaml
-from fewshot.losses import DISTANCE_METRICS, LOSSES
 from fewshot.metrics import DEFAULT_METRICS, METRICS
 from fewshot.pairs import STRATEGIES
 
