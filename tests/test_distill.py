@@ -126,6 +126,7 @@ def test_head_can_also_learn_the_labelled_texts(tiny_body_dir, teacher_dir):
         ("groups", {"batch_size": 3}),
         ("groups", {"warmup_proportion": 0.5}),
         ("groups", {"seed": 1}),
+        ("groups", {"mixed_precision": "fp32"}),  # the default: bf16
     ],
 )
 def test_every_length_and_rate_knob_changes_the_distilled_body(tiny_body_dir, teacher_dir, change):

@@ -50,6 +50,7 @@ def test_fields_override_the_arguments_object(tiny_body, texts):
         {"warmup_proportion": 0.5},
         {"batch_size": 8},
         {"batching": "pairs"},
+        {"mixed_precision": "bf16"},
     ],
 )
 def test_every_length_and_rate_knob_changes_the_trained_body(tiny_body_dir, texts, change):
@@ -75,6 +76,7 @@ def test_the_recorded_arguments_hold_only_what_shaped_the_body(tiny_body, texts)
     used = train_body(tiny_body, pairs, num_epochs=2, margin=0.3).arguments
     assert used["epochs"] == 2 and used["steps"] == 2 and used["batching"] == "groups"
     assert "margin" not in used and "num_epochs" not in used  # CosineSimilarityLoss has no margin
+    assert used["mixed_precision"] == "fp32"
     contrastive = train_body(tiny_body, pairs, num_epochs=1, loss="ContrastiveLoss", margin=0.3).arguments
     assert contrastive["margin"] == 0.3
 
@@ -160,7 +162,9 @@ def test_batch_losses_refuse_multi_label_and_missing_texts(tiny_body):
         train_body(tiny_body, pd.DataFrame({"sentence_1": [], "sentence_2": [], "label": []}))
 
 
-@pytest.mark.parametrize("change", [{"num_epochs": 3}, {"body_learning_rate": 1e-3}, {"max_steps": 3}])
+@pytest.mark.parametrize(
+    "change", [{"num_epochs": 3}, {"body_learning_rate": 1e-3}, {"max_steps": 3}, {"mixed_precision": "fp32"}]
+)
 def test_the_teachers_length_and_rate_knobs_change_its_body(tiny_body_dir, texts, change):
     from fewshot.arguments import TeacherArguments
 
@@ -172,6 +176,13 @@ def test_the_teachers_length_and_rate_knobs_change_its_body(tiny_body_dir, texts
         train_body(body, pairs, args)
         trained.append(body.encode(PROBE))
     assert not np.array_equal(trained[0], trained[1])
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="fp16 autocast trains on a GPU")
+def test_fp16_without_a_gpu_is_one_training_error_naming_bf16(tiny_body, texts):
+    pairs = text_pairs(generate_pairs(texts.label), texts.text)
+    with pytest.raises(TrainingError, match="mixed_precision: fp16 needs a GPU. Fix: use bf16"):
+        train_body(tiny_body, pairs, max_steps=1, mixed_precision="fp16")
 
 
 @pytest.mark.parametrize(

@@ -27,6 +27,7 @@ BATCH_LOSSES = (
 )
 LOSSES = PAIR_LOSSES + BATCH_LOSSES
 DISTANCE_METRICS = ("cosine", "euclidean", "manhattan")
+MIXED_PRECISION = ("fp32", "bf16", "fp16")  # fewshot.training.fit: fp32, or autocast to bf16 or fp16
 
 
 @dataclass(frozen=True)
@@ -125,7 +126,9 @@ class TrainingArguments:
     or ``auto``: with ``groups`` and labelled texts, the steps that score best in ``auto_folds``-fold
     cross-validation on them, trying 4, 8, 16, ... up to ``auto_max_steps`` (:mod:`fewshot.auto_length`);
     otherwise a rule of thumb read from the pairs (:func:`fewshot.batching.resolve_epochs`). The choice is
-    recorded. ``max_steps``, when positive, overrides it. The head's training phase is :class:`HeadArguments`'.
+    recorded. ``max_steps``, when positive, overrides it. ``mixed_precision``: ``bf16`` or ``fp16`` autocast
+    while training (weights stay fp32; fp16 needs a GPU, bf16 also runs on CPUs with bf16 instructions).
+    The head's training phase is :class:`HeadArguments`'.
     """
 
     model: str = "sentence-transformers/all-MiniLM-L6-v2"
@@ -141,6 +144,7 @@ class TrainingArguments:
     max_length: int | None = None
     auto_folds: int = 2
     auto_max_steps: int = 64
+    mixed_precision: str = "fp32"
     seed: int = 42
 
 
@@ -150,12 +154,14 @@ class TeacherArguments(TrainingArguments):
 
     Grouped like the student, its length by the rule of thumb (``auto_folds: 1``: one grouped step per 2
     texts per class, at least 5) rather than the cross-validated search, which would train the bigger body
-    once per fold and length tried; at half the student's rate, as a bigger body takes smaller steps.
+    once per fold and length tried; at half the student's rate, as a bigger body takes smaller steps; in bf16
+    autocast (its steps are most of the run's training time; bench/RESULTS.md measures the difference).
     """
 
     model: str = "sentence-transformers/all-mpnet-base-v2"
     body_learning_rate: float = 5e-5
     auto_folds: int = 1
+    mixed_precision: str = "bf16"
     head: HeadArguments = field(default_factory=HeadArguments)
 
 
@@ -179,6 +185,7 @@ class DistillationArguments:
     body_learning_rate: float = 1e-4
     warmup_proportion: float = 0.1
     include_labeled: bool = False
+    mixed_precision: str = "bf16"
     head: HeadArguments = field(default_factory=HeadArguments)
     seed: int = 42
 
@@ -192,5 +199,6 @@ class DistillationArguments:
             warmup_proportion=self.warmup_proportion,
             max_steps=self.max_steps,
             loss="CosineSimilarityLoss",
+            mixed_precision=self.mixed_precision,
             seed=self.seed,
         )

@@ -10,8 +10,7 @@ constant serves both, so the length is measured on the task's own labelled texts
    grouped steps at the run's learning rate (constant, so a prefix of the run is a shorter run). At
    checkpoints of 4, 8, 16, ... steps (up to ``auto_max_steps``) a logistic-regression head is fitted on
    the training folds' embeddings and scored on the held-out fold's texts. A fold stops at the first
-   checkpoint that does not beat its best so far by more than one standard error (a longer run would
-   over-fit, or gain too little to change the choice, at twice the cost).
+   checkpoint that does not beat its best so far (a longer run would over-fit, at twice the cost).
 3. The shortest run whose mean held-out accuracy is within one standard error of the best mean wins (the
    one-standard-error rule: a few dozen held-out texts cannot tell closer runs apart, and a longer run
    risks over-fitting); a fold that stopped early carries its last score forward. Fold steps are scaled
@@ -123,7 +122,7 @@ def choose_steps(
                 args.seed,
             )
             earlier = [v for k, v in scores.items() if k < step]
-            return bool(earlier) and not improves(scores[step], max(earlier), len(held_rows))
+            return bool(earlier) and not improves(scores[step], max(earlier))
 
         # constant rate from the first step: a prefix of this run is a shorter run
         fold_args = replace(args, num_epochs=1, max_steps=points[-1], warmup_proportion=0.0)
@@ -141,11 +140,10 @@ def standard_error(accuracy: float, n: int) -> float:
     return float(np.sqrt(accuracy * (1 - accuracy) / max(1, n)))
 
 
-def improves(score: float, best: float, n: int) -> bool:
-    """Whether a longer run's held-out accuracy beats the best shorter one's by more than one standard error
-    over the fold's ``n`` held-out texts; if not, the fold stops (a smaller gain could not change the choice,
-    and each doubling costs as much as all the steps before it)."""
-    return score > best + standard_error(best, n) + 1e-9
+def improves(score: float, best: float) -> bool:
+    """Whether a longer run's held-out accuracy beats the best shorter one's; if not, the fold stops (the
+    run is over-fitting or has levelled off, and each doubling costs as much as all the steps before it)."""
+    return score > best + 1e-9
 
 
 def pick(folds: list[dict[int, float]], n_held_out: int) -> tuple[int, dict[int, float]]:

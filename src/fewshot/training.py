@@ -51,6 +51,7 @@ def used_arguments(args: TrainingArguments, batching: str, epochs: float, steps:
         "warmup_proportion": args.warmup_proportion,
         "loss": args.loss,
         "max_length": args.max_length,
+        "mixed_precision": args.mixed_precision,
         "seed": args.seed,
     }
     if takes_margin(args.loss):
@@ -217,6 +218,8 @@ def fit(
                 control.should_training_stop = True
 
     quiet_libraries()
+    if args.mixed_precision == "fp16" and not torch.cuda.is_available():
+        raise TrainingError("mixed_precision: fp16 needs a GPU. Fix: use bf16 (CPUs with bf16 instructions) or fp32")
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp, _settings_refused(args):
         trainer_arguments = SentenceTransformerTrainingArguments(
@@ -227,6 +230,9 @@ def fit(
             lr_scheduler_type=schedule,
             warmup_steps=args.warmup_proportion,
             max_steps=args.max_steps,
+            bf16=args.mixed_precision == "bf16",
+            fp16=args.mixed_precision == "fp16",
+            use_cpu=args.mixed_precision == "bf16" and not torch.cuda.is_available(),  # the trainer's CPU bf16
             seed=args.seed,
             data_seed=args.seed,
             logging_steps=1,

@@ -23,6 +23,7 @@ from fewshot.arguments import (
     DEFAULT_BACKEND,
     DISTANCE_METRICS,
     LOSSES,
+    MIXED_PRECISION,
     DistillationArguments,
     HeadArguments,
     PairArguments,
@@ -150,6 +151,7 @@ class TrainParams(_Section):
     max_length: int | None = Field(_TRAIN.max_length, ge=8)
     auto_folds: PosInt = _TRAIN.auto_folds
     auto_max_steps: PosInt = _TRAIN.auto_max_steps
+    mixed_precision: Literal[MIXED_PRECISION] = _TRAIN.mixed_precision  # type: ignore[valid-type]
 
     @field_validator("batch_size", "body_learning_rate", mode="before")
     @classmethod
@@ -160,9 +162,7 @@ class TrainParams(_Section):
     @classmethod
     def _num_epochs(cls, v: Any) -> int | str:
         _one_phase(v, "num_epochs")
-        if v == AUTO:
-            return v
-        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+        if v != AUTO and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
             raise ValueError(
                 "must be 'auto' (chosen by cross-validation on the few-shot texts) or a positive number of epochs"
             )
@@ -189,6 +189,7 @@ class TeacherParams(TrainParams):
     body_learning_rate: PosFloat = _TEACHER.body_learning_rate
     max_steps: int = _TEACHER.max_steps
     auto_folds: PosInt = _TEACHER.auto_folds
+    mixed_precision: Literal[MIXED_PRECISION] = _TEACHER.mixed_precision  # type: ignore[valid-type]
     head: HeadParams = HeadParams()
 
     def arguments(self, seed: int) -> TeacherArguments:
@@ -206,6 +207,7 @@ class DistillParams(_Section):
     body_learning_rate: float = Field(_DISTILL.body_learning_rate, gt=0)
     warmup_proportion: float = Field(_DISTILL.warmup_proportion, ge=0, lt=1)
     include_labeled: bool = _DISTILL.include_labeled
+    mixed_precision: Literal[MIXED_PRECISION] = _DISTILL.mixed_precision  # type: ignore[valid-type]
     head: HeadParams = HeadParams()
 
     @field_validator("max_steps")
@@ -248,9 +250,7 @@ class Params(_Section):
 
 def _suggest(bad: str, choices: list[str]) -> str:
     close = difflib.get_close_matches(bad, choices, n=1, cutoff=0.6)
-    if close:
-        return f"did you mean '{close[0]}'?"
-    return "known keys: " + ", ".join(sorted(choices))
+    return f"did you mean '{close[0]}'?" if close else "known keys: " + ", ".join(sorted(choices))
 
 
 def _model_at(loc: tuple) -> type[BaseModel]:
