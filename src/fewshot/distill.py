@@ -27,7 +27,7 @@ from fewshot.arguments import DistillationArguments, TeacherArguments
 from fewshot.errors import DistillError
 from fewshot.model import FewShotModel
 from fewshot.pairs import random_pairs
-from fewshot.training import TrainResult, train_body
+from fewshot.training import TrainResult, autocast, train_body
 
 __all__ = ["DistillResult", "DistillationArguments", "TeacherArguments", "distill", "pair_count", "teacher_pairs"]
 
@@ -136,7 +136,8 @@ def distill(
             "Fix: raise sample.unlabeled, or use a train split larger than the few-shot set"
         )
     check_compatible(teacher, labels)
-    teacher_embeddings = teacher.encode(texts)
+    with autocast(args.mixed_precision):  # the teacher's targets, as fast as its training steps
+        teacher_embeddings = teacher.encode(texts)
     if args.batching == "groups":
         pairs, result = _train_grouped(student_body, texts, teacher_embeddings, args, on_log)
     elif args.batching == "pairs":

@@ -178,6 +178,18 @@ def train_body(
     )
 
 
+def autocast(mixed_precision: str):
+    """A context that runs torch ops in ``mixed_precision`` (bf16 or fp16 autocast on the device torch uses;
+    fp32, or fp16 on a CPU: nothing changes), e.g. the teacher's embedding of the unlabeled texts."""
+    import contextlib
+
+    import torch
+
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    dtype = {"bf16": torch.bfloat16, "fp16": torch.float16 if device == "cuda" else None}.get(mixed_precision)
+    return torch.autocast(device, dtype=dtype) if dtype is not None else contextlib.nullcontext()
+
+
 def fit(
     body,
     dataset,
