@@ -41,6 +41,9 @@ OTHER = {  # a different valid value, where the rule in _changed does not give o
     "evaluate.backend": "torch",
     "sample.templates": ["A text about {}"],
     "registry.alias": "challenger",
+    "train.mixed_precision": "bf16",
+    "teacher.mixed_precision": "fp32",
+    "distill.mixed_precision": "fp32",
 }
 
 
