@@ -12,7 +12,7 @@ import pytest
 from conftest import ROOT
 from tiny import PROBE, make_texts
 
-from fewshot.backends import MODEL_FILES, ONNX, ONNX_INT8, OnnxBody, export_body
+from fewshot.backends import EXPORTER, EXPORTERS, MODEL_FILES, ONNX, ONNX_INT8, OnnxBody, export_body
 from fewshot.embeddings import encode
 from fewshot.errors import ModelError
 from fewshot.model import FewShotModel
@@ -40,6 +40,23 @@ def test_onnx_fp32_embeds_as_torch_and_int8_stays_close(tiny_body, exported):
     assert np.abs(fp32 - reference).max() < 1e-5
     assert _cosine(int8, reference).min() > 0.98
     assert np.abs(int8 - reference).max() > 1e-5  # quantised: not the fp32 model under another name
+
+
+@pytest.mark.parametrize("exporter", [e for e in EXPORTERS if e != EXPORTER])
+def test_every_exporter_embeds_as_torch(tiny_body, exported, exporter, tmp_path):
+    """The default exporter (the fixture's) and the other one give the torch body's embeddings, and the
+    same int8 embeddings within quantisation noise."""
+    other = export_body(tiny_body, tmp_path / exporter, [ONNX, ONNX_INT8], exporter=exporter)
+    reference = encode(tiny_body, TEXTS, batch_size=4)
+    assert np.abs(encode(OnnxBody(other, ONNX), TEXTS, batch_size=3) - reference).max() < 1e-5
+    int8 = [encode(OnnxBody(d, ONNX_INT8), TEXTS, batch_size=3) for d in (exported, other)]
+    assert _cosine(*int8).min() > 0.98
+
+
+def test_an_unknown_exporter_is_refused(tiny_body, tmp_path):
+    with pytest.raises(ModelError, match="exporter 'tflite'"):
+        export_body(tiny_body, tmp_path / "out", exporter="tflite")
+    assert not (tmp_path / "out").exists()
 
 
 def test_the_embeddings_do_not_depend_on_the_batch(exported):

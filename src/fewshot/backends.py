@@ -12,9 +12,9 @@ An exported body is a folder (``onnx/`` in a model directory)::
     onnx.json                      inputs, truncation length, pooling mode, normalisation, width
 
 :class:`OnnxBody` reads that folder with ``onnxruntime``, ``tokenizers`` and numpy only: a model that
-serves through it never imports torch. Exporting (:func:`export_body`) needs torch, ``onnx`` and
-``onnxscript`` (``torch.onnx.export``), and writes the same bytes for the same body, so DVC skips a stage
-whose body did not change.
+serves through it never imports torch. Exporting (:func:`export_body`) needs torch and ``onnx``
+(``torch.onnx.export``; its torch.export-based exporter also ``onnxscript``), and writes the same bytes for
+the same body, so DVC skips a stage whose body did not change.
 """
 
 from __future__ import annotations
@@ -35,6 +35,10 @@ TOKENIZER = "tokenizer.json"
 MODEL_FILES = {ONNX: "model.onnx", ONNX_INT8: "model_int8.onnx"}
 POOLING_MODES = ("mean", "cls", "max", "lasttoken")
 OPSET = 18
+# torch.onnx's exporters: "torchscript" traces the body (a few seconds, the same graph for these encoders);
+# "dynamo" is the torch.export-based one (several times slower to export); bench/backends.py times both
+EXPORTERS = ("torchscript", "dynamo")
+EXPORTER = "torchscript"
 # int8 quantisation (onnxruntime.quantization.quantize_dynamic): only the MatMul weights, one scale per
 # output channel; bench/backends.py measures the alternatives
 QUANTIZE = {"op_types": ("MatMul",), "per_channel": True, "reduce_range": False}
@@ -72,9 +76,9 @@ def _tokenizer_json(transformer) -> str:
     return backend.to_str(pretty=True)
 
 
-def export_body(body, out_dir: str | Path, backends: Sequence[str] = (ONNX_INT8,)) -> Path:
+def export_body(body, out_dir: str | Path, backends: Sequence[str] = (ONNX_INT8,), exporter: str = EXPORTER) -> Path:
     """Export a Sentence-Transformers body to ``out_dir`` (written whole, atomically) for each of ``backends``
-    (``onnx``: fp32 ``model.onnx``; ``onnx-int8``: ``model_int8.onnx``)."""
+    (``onnx``: fp32 ``model.onnx``; ``onnx-int8``: ``model_int8.onnx``) with one of :data:`EXPORTERS`."""
     import tempfile
 
     from fewshot.io import atomic_dir
@@ -97,7 +101,7 @@ def export_body(body, out_dir: str | Path, backends: Sequence[str] = (ONNX_INT8,
     }
     with atomic_dir(out_dir) as tmp, tempfile.TemporaryDirectory() as work:
         fp32 = tmp / MODEL_FILES[ONNX] if ONNX in wanted else Path(work) / MODEL_FILES[ONNX]
-        _export_transformer(transformer, names, fp32)
+        _export_transformer(transformer, names, fp32, exporter)
         if ONNX_INT8 in wanted:
             quantize(fp32, tmp / MODEL_FILES[ONNX_INT8])
         (tmp / TOKENIZER).write_text(_tokenizer_json(transformer))
@@ -105,14 +109,16 @@ def export_body(body, out_dir: str | Path, backends: Sequence[str] = (ONNX_INT8,
     return Path(out_dir)
 
 
-def _export_transformer(transformer, names: list[str], path: Path) -> None:
-    """The transformer as ONNX (``torch.onnx.export``, the torch.export-based exporter), batch and sequence
-    length dynamic, weights inside the one file."""
+def _export_transformer(transformer, names: list[str], path: Path, exporter: str = EXPORTER) -> None:
+    """The transformer as ONNX (``torch.onnx.export``), batch and sequence length dynamic, weights inside the
+    one file."""
     import logging
     import warnings
 
     import torch
 
+    if exporter not in EXPORTERS:
+        raise ModelError(f"export: unknown exporter '{exporter}'. Fix: use one of {', '.join(EXPORTERS)}")
     model = transformer.auto_model.eval()
 
     class Transformer(torch.nn.Module):  # token ids and mask in, token embeddings out
@@ -126,20 +132,32 @@ def _export_transformer(transformer, names: list[str], path: Path) -> None:
     # two texts of different lengths: the traced mask has padding in it
     features = transformer.tokenizer(["an example text to trace", "two words"], padding=True, return_tensors="pt")
     args = tuple(features[name] for name in names)
-    batch, sequence = torch.export.Dim("batch"), torch.export.Dim("sequence")
-    dims = {"inputs": tuple({0: batch, 1: sequence} for _ in names)}
     exporter_log = logging.getLogger("torch.onnx")  # "torchvision is not installed": nothing to do with a body
     level = exporter_log.level
     exporter_log.setLevel(logging.ERROR)
     try:
         with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
-            warnings.simplefilter("ignore")
+            warnings.simplefilter("ignore")  # the tracer's notes on shapes it records as constants
+            if exporter == "torchscript":
+                axes = {name: {0: "batch", 1: "sequence"} for name in [*names, "token_embeddings"]}
+                torch.onnx.export(
+                    Transformer(),
+                    args,
+                    str(path),
+                    input_names=names,
+                    output_names=["token_embeddings"],
+                    dynamic_axes=axes,
+                    opset_version=OPSET,
+                    dynamo=False,
+                )
+                return
+            batch, sequence = torch.export.Dim("batch"), torch.export.Dim("sequence")
             program = torch.onnx.export(
                 Transformer(),
                 args,
                 input_names=names,
                 output_names=["token_embeddings"],
-                dynamic_shapes=dims,
+                dynamic_shapes={"inputs": tuple({0: batch, 1: sequence} for _ in names)},
                 opset_version=OPSET,
                 dynamo=True,
                 external_data=False,
