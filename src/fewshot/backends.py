@@ -35,8 +35,8 @@ TOKENIZER = "tokenizer.json"
 MODEL_FILES = {ONNX: "model.onnx", ONNX_INT8: "model_int8.onnx"}
 POOLING_MODES = ("mean", "cls", "max", "lasttoken")
 OPSET = 18
-# torch.onnx's exporters: "torchscript" traces the body (a few seconds, the same graph for these encoders);
-# "dynamo" is the torch.export-based one (several times slower to export); bench/backends.py times both
+# torch.onnx's exporters: "torchscript" traces the body; "dynamo" is the torch.export-based one, slower to
+# export and its graph slower to run on these encoders (bench/exporters.py times both)
 EXPORTERS = ("torchscript", "dynamo")
 EXPORTER = "torchscript"
 # int8 quantisation (onnxruntime.quantization.quantize_dynamic): only the MatMul weights, one scale per
