@@ -16,11 +16,10 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
+from backends import DATASETS, MODELS, cosines  # bench/backends.py: the backends' benchmark
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "src"))
-BODIES = ["sentence-transformers/all-MiniLM-L6-v2", "sentence-transformers/all-mpnet-base-v2"]
 
 
 def texts(data_root: Path, n: int) -> list[str]:
@@ -30,15 +29,11 @@ def texts(data_root: Path, n: int) -> list[str]:
     return test["text"].sample(n=n, random_state=0).astype(str).tolist()
 
 
-def cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--bodies", nargs="+", default=BODIES)
+    parser.add_argument("--bodies", nargs="+", default=list(MODELS))
     parser.add_argument("--n", type=int, default=400)
-    parser.add_argument("--data-root", type=Path, default=HERE.parent.parent / "shared" / "datasets")
+    parser.add_argument("--data-root", type=Path, default=DATASETS)
     args = parser.parse_args()
 
     from fewshot.backends import EXPORTERS, ONNX_INT8, OnnxBody, export_body
@@ -60,7 +55,7 @@ def main() -> None:
                 start = time.perf_counter()
                 int8 = onnx_body.encode(sample, batch_size=64)
                 encoded = time.perf_counter() - start
-            cos = cosine(int8, fp32)
+            cos = cosines(int8, fp32)
             name = ref.split("/")[-1]
             print(f"| {name} | {exporter} | {exported:.1f} | {encoded:.1f} | {cos.mean():.4f} | {cos.min():.4f} |")
 
