@@ -12,6 +12,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from fewshot.arguments import embed_batch_size
 from fewshot.backends import TORCH, OnnxBody, export_body
 from fewshot.embeddings import EXPORT, body_fingerprint, encode, write_embeddings
 from fewshot.errors import run_main
@@ -42,7 +43,8 @@ def main() -> None:
     speed = {"n": len(test), "seconds": round(seconds, 3), "texts_per_s": round(len(test) / seconds, 1)}
     write_json(speed, speed_path)
 
-    logged = {"evaluate.batch_size": params.batch_size, "evaluate.backend": params.backend}
+    batch_size = embed_batch_size(params.backend, params.batch_size)
+    logged = {"evaluate.batch_size": batch_size, "evaluate.backend": params.backend}
     with tracking.stage_run(f"embed@{Path(out_dir).name}", logged) as run:
         run.log_metrics({"encode_seconds": seconds, "encode_texts_per_s": speed["texts_per_s"]})
     print(

@@ -12,6 +12,7 @@ import pytest
 from conftest import ROOT
 from tiny import PROBE, make_texts
 
+from fewshot.arguments import EMBED_BATCH_SIZES
 from fewshot.backends import EXPORTER, EXPORTERS, MODEL_FILES, ONNX, ONNX_INT8, OnnxBody, export_body
 from fewshot.embeddings import encode
 from fewshot.errors import ModelError
@@ -62,6 +63,18 @@ def test_an_unknown_exporter_is_refused(tiny_body, tmp_path):
 def test_the_embeddings_do_not_depend_on_the_batch(exported):
     body = OnnxBody(exported, ONNX)
     np.testing.assert_allclose(body.encode(TEXTS, batch_size=1), body.encode(TEXTS, batch_size=64), atol=1e-5)
+
+
+def test_without_a_batch_size_the_backend_s_own_is_used(exported):
+    """int8 quantises each batch's activations with one scale, so the batching shows in the embeddings: no
+    batch size means the backend's (EMBED_BATCH_SIZES), for encode, the model and the pipeline alike."""
+    texts = make_texts(30, seed=7).text.tolist()
+    body = OnnxBody(exported, ONNX_INT8)
+    own = EMBED_BATCH_SIZES[ONNX_INT8]
+    assert own < len(texts)
+    np.testing.assert_array_equal(encode(body, texts), body.encode(texts, batch_size=own))
+    np.testing.assert_array_equal(body.encode(texts), body.encode(texts, batch_size=own))
+    assert np.abs(body.encode(texts) - body.encode(texts, batch_size=len(texts))).max() > 1e-6
 
 
 def test_the_same_body_exports_to_the_same_bytes(tiny_body, exported, tmp_path):

@@ -39,6 +39,7 @@ OTHER = {  # a different valid value, where the rule in _changed does not give o
     "registry.model": "student",
     "evaluate.metrics": ["accuracy"],
     "evaluate.backend": "torch",
+    "evaluate.batch_size": 32,
     "sample.templates": ["A text about {}"],
     "registry.alias": "challenger",
     "train.mixed_precision": "bf16",

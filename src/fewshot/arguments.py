@@ -68,6 +68,15 @@ class PairArguments:
 # measurement (bench/backends.py): the fastest whose accuracy stays within 0.3 points of torch fp32
 BACKENDS = ("torch", "onnx", "onnx-int8")
 DEFAULT_BACKEND = "onnx-int8"
+# Texts per embedding batch when none is given, per backend, chosen by measurement (bench/batch_sizes.py):
+# torch's encode is fastest in large batches, ONNX Runtime's in small ones
+EMBED_BATCH_SIZES = {"torch": 64, "onnx": 16, "onnx-int8": 16}
+
+
+def embed_batch_size(backend: str, batch_size: int | None = None) -> int:
+    """``batch_size``, or the backend's own (:data:`EMBED_BATCH_SIZES`) when it is None."""
+    return int(batch_size) if batch_size else EMBED_BATCH_SIZES[backend]
+
 
 # A head type's constructor params when none are given; given ones are laid over them.
 HEAD_PARAMS: dict[str, dict[str, Any]] = {"logistic_regression": {"C": 1.0, "max_iter": 1000}}

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from fewshot.arguments import BACKENDS, DEFAULT_BACKEND
+from fewshot.arguments import BACKENDS, DEFAULT_BACKEND, embed_batch_size
 from fewshot.errors import ModelError
 
 TORCH, ONNX, ONNX_INT8 = BACKENDS  # DEFAULT_BACKEND: chosen by measurement (bench/backends.py)
@@ -261,12 +261,13 @@ class OnnxBody:
     def encode(
         self,
         texts: Sequence[str],
-        batch_size: int = 64,
+        batch_size: int | None = None,
         show_progress_bar: bool | None = None,
         convert_to_numpy: bool = True,
         **_: Any,
     ) -> np.ndarray:
         texts = [str(t) for t in texts]
+        batch_size = embed_batch_size(self.backend, batch_size)
         out = np.zeros((len(texts), self.get_embedding_dimension()), dtype=np.float32)
         order = np.argsort([-len(t) for t in texts], kind="stable")
         for start in range(0, len(texts), batch_size):

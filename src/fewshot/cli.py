@@ -88,7 +88,7 @@ def write_table(frame: pd.DataFrame, path: str | None, fmt: str = "csv") -> None
         write_jsonl(frame, path)
 
 
-def predictions_frame(model, texts, batch_size: int = 64) -> pd.DataFrame:
+def predictions_frame(model, texts, batch_size: int | None = None) -> pd.DataFrame:
     """``label`` and one ``proba_<label>`` column per class, in ``model.labels`` order."""
     import pandas as pd
 
@@ -184,7 +184,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--input", help=f"{', '.join(READERS)} file; stdin (one text per line) if left out")
     p.add_argument("--output", help=f"{', '.join(WRITERS)} file; stdout if left out")
     p.add_argument("--text-column", default="text", help="column holding the texts (default: text)")
-    p.add_argument("--batch-size", type=int, default=64, help="texts per embedding batch (default: 64)")
+    p.add_argument(
+        "--batch-size", type=int, help="texts per embedding batch (default: the backend's, 16 on onnx, 64 on torch)"
+    )
     p.add_argument("--format", choices=("csv", "jsonl"), default="csv", help="stdout format (default: csv)")
     p.add_argument(
         "--backend", choices=BACKENDS, help="what runs the body (default: the one the model records, else torch)"
@@ -230,7 +232,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if getattr(args, "batch_size", 1) < 1:
+    if getattr(args, "batch_size", None) is not None and args.batch_size < 1:
         print("error: --batch-size must be at least 1", file=sys.stderr)
         return EXIT_STATUS
     try:

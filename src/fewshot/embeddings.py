@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from fewshot.arguments import embed_batch_size
 from fewshot.io import atomic_dir
 from fewshot.runtime import progress_enabled
 
@@ -36,11 +37,15 @@ def embedding_dim(body) -> int | None:
     return int(dim) if dim else None
 
 
-def encode(body, texts: Sequence[str], batch_size: int = 64, show_progress_bar: bool | None = None) -> np.ndarray:
+def encode(
+    body, texts: Sequence[str], batch_size: int | None = None, show_progress_bar: bool | None = None
+) -> np.ndarray:
     """Embed texts in batches (float32, one row per text, input order), with a Sentence-Transformers body
-    or an exported one (:class:`fewshot.backends.OnnxBody`, which runs without torch)."""
+    or an exported one (:class:`fewshot.backends.OnnxBody`, which runs without torch). ``batch_size``
+    None: the body's backend's (:data:`fewshot.arguments.EMBED_BATCH_SIZES`)."""
     if show_progress_bar is None:
         show_progress_bar = progress_enabled()
+    batch_size = embed_batch_size(getattr(body, "backend", "torch"), batch_size)
     if getattr(body, "torch_free", False):
         return np.asarray(body.encode(list(texts), batch_size=batch_size), dtype=np.float32)
     import torch

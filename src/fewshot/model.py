@@ -48,7 +48,7 @@ class FewShotModel:
         validation: tuple[Sequence[str], Sequence] | None = None,
         on_epoch=None,
         info: dict[str, Any] | None = None,
-        batch_size: int = 64,
+        batch_size: int | None = None,
     ) -> FewShotModel:
         """Fit a head on ``texts`` embedded by ``body``; ``head``: a head from :func:`fewshot.heads.make_head`,
         or its arguments (default: logistic regression).
@@ -83,11 +83,13 @@ class FewShotModel:
         return cls(body, head, names, {**(info or {}), "n_train": len(texts)})
 
     # --- inference ------------------------------------------------------------------------------
-    def encode(self, texts: Iterable[str], batch_size: int = 64, show_progress_bar: bool | None = None) -> np.ndarray:
+    def encode(
+        self, texts: Iterable[str], batch_size: int | None = None, show_progress_bar: bool | None = None
+    ) -> np.ndarray:
         return encode(self.body, as_texts(texts), batch_size=batch_size, show_progress_bar=show_progress_bar)
 
     def predict_proba(
-        self, texts: Iterable[str], batch_size: int = 64, show_progress_bar: bool | None = None
+        self, texts: Iterable[str], batch_size: int | None = None, show_progress_bar: bool | None = None
     ) -> np.ndarray:
         """(n, len(labels)) probabilities; column k belongs to ``self.labels[k]`` (no texts: no rows)."""
         texts = as_texts(texts)
@@ -95,7 +97,9 @@ class FewShotModel:
             return np.zeros((0, len(self.labels)))
         return self.proba_from_embeddings(self.encode(texts, batch_size, show_progress_bar))
 
-    def predict(self, texts: Iterable[str], batch_size: int = 64, show_progress_bar: bool | None = None) -> np.ndarray:
+    def predict(
+        self, texts: Iterable[str], batch_size: int | None = None, show_progress_bar: bool | None = None
+    ) -> np.ndarray:
         """Label names, one per text."""
         return self.labels_from_proba(self.predict_proba(texts, batch_size, show_progress_bar))
 

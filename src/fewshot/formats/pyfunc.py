@@ -62,13 +62,14 @@ class FewShotPyfunc(_Base):
         config = context.model_config or {}
         # the backend the model directory records (the one it was evaluated with), unless model_config names one
         self.model = FewShotModel.load(context.artifacts["model"], backend=config.get("backend"))
-        self.batch_size = int(config.get("batch_size", 64))
+        self.batch_size = config.get("batch_size")  # None: the backend's (fewshot.arguments.EMBED_BATCH_SIZES)
 
     def predict(self, context, model_input, params: dict[str, Any] | None = None):
         import pandas as pd
 
         texts = _texts(model_input)
-        batch_size = int((params or {}).get("batch_size") or self.batch_size)
+        batch_size = (params or {}).get("batch_size") or self.batch_size
+        batch_size = int(batch_size) if batch_size else None
         labels = self.model.predict(texts, batch_size=batch_size, show_progress_bar=False) if texts else []
         return pd.DataFrame({LABEL_COLUMN: list(labels)})
 
@@ -108,7 +109,7 @@ def _signature(labels: list) -> Any:
     return ModelSignature(
         inputs=Schema([ColSpec("string", TEXT_COLUMN)]),
         outputs=Schema([ColSpec(kind, LABEL_COLUMN)]),
-        params=ParamSchema([ParamSpec("batch_size", "long", 64)]),
+        params=ParamSchema([ParamSpec("batch_size", "long", 0)]),  # 0: the backend's
     )
 
 

@@ -40,7 +40,7 @@ class Examples:
     embeddings: np.ndarray | None = None
     validation: tuple[list[str], np.ndarray] | None = None
     on_epoch: Callable[[int, dict[str, float]], None] | None = None
-    batch_size: int = 64
+    batch_size: int | None = None  # None: the body's backend's
 
     @property
     def multi_label(self) -> bool:

@@ -222,7 +222,7 @@ class DistillParams(_Section):
 
 
 class EvaluateParams(_Section):
-    batch_size: int = Field(64, ge=1)
+    batch_size: int | None = Field(None, ge=1)  # None: the backend's (fewshot.arguments.EMBED_BATCH_SIZES)
     backend: Literal[BACKENDS] = DEFAULT_BACKEND  # type: ignore[valid-type]
     metrics: list[Literal[METRICS]] = Field(default_factory=lambda: list(DEFAULT_METRICS))  # type: ignore[valid-type]
 
