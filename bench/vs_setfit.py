@@ -257,7 +257,8 @@ def _fewshot_distill_path(spec: dict, few, test, unlabeled, row: dict):
         trained(params.teacher, params.teacher.head.arguments(seed)),
     )
     row["teacher_steps"] = teacher.info.get("steps")
-    row["teacher_accuracy"], _ = _evaluate(teacher, test)
+    if not spec.get("skip_teacher_eval"):
+        row["teacher_accuracy"], _ = _evaluate(teacher, test)
     start = time.perf_counter()
     result = distill(
         teacher,
@@ -429,6 +430,11 @@ def main() -> None:
     ap.add_argument("--distill-steps", type=int, default=500)
     ap.add_argument("--distill-batch", type=int, default=16)
     ap.add_argument(
+        "--skip-teacher-eval",
+        action="store_true",
+        help="fewshot's distillation path: leave out the teacher's accuracy (its pass over the test texts)",
+    )
+    ap.add_argument(
         "--cache", type=Path, help="keep trained students and teachers here and reuse them (tuning the distillation)"
     )
     ap.add_argument("--timeout", type=float, default=4 * 3600, help="seconds per system run")
@@ -456,6 +462,7 @@ def main() -> None:
             "unlabeled",
             "distill_steps",
             "distill_batch",
+            "skip_teacher_eval",
         )
     }
     base["params"], base["set"] = str(args.params.resolve()), args.set
