@@ -73,6 +73,23 @@ def test_auto_trains_the_chosen_steps_and_records_the_choice(tiny_body_dir, text
     assert result.arguments["auto"]["scores"] == {str(k): v for k, v in result.auto.scores.items()}
 
 
+def test_auto_trains_the_whole_set_at_the_rate_it_validated(tiny_body_dir, texts):
+    # the folds train at a constant rate from the first step; the chosen length trains the same way, not
+    # with a warm-up and a decay (which would train the body about half as far as the run that scored best)
+    pairs = text_pairs(generate_pairs(texts.label), texts.text)
+    args = TrainingArguments(body_learning_rate=1e-3, auto_max_steps=8, seed=2)
+    auto = load_body(str(tiny_body_dir))
+    result = train_body(auto, pairs, args, labeled=texts)
+    assert result.arguments["warmup_proportion"] == 0.0
+    bodies = {}
+    for schedule, warmup in (("constant", 0.0), ("linear", args.warmup_proportion)):
+        body = load_body(str(tiny_body_dir))
+        train_body(body, pairs, args, max_steps=result.steps, warmup_proportion=warmup, schedule=schedule)
+        bodies[schedule] = body.encode(PROBE)
+    assert np.array_equal(auto.encode(PROBE), bodies["constant"])
+    assert not np.allclose(bodies["constant"], bodies["linear"])
+
+
 @pytest.mark.parametrize(
     "change", [{"num_epochs": 3}, {"max_steps": 3}, {"batching": "pairs"}, {"auto_folds": 1}, "no texts"]
 )

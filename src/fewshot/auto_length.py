@@ -15,7 +15,7 @@ constant serves both, so the length is measured on the task's own labelled texts
    one-standard-error rule: a few dozen held-out texts cannot tell closer runs apart, and a longer run
    risks over-fitting); a fold that stopped early carries its last score forward. Fold steps are scaled
    to the whole set by groups per epoch, so the chosen length trains each text as often as it was
-   validated.
+   validated; the whole set then trains that long at the same constant rate (no warm-up, no decay).
 
 Grouped steps over a few dozen texts are cheap, so the search costs a few runs' worth of steps. The
 choice and every score are returned (and recorded beside the body and in MLflow).

@@ -155,7 +155,10 @@ def train_body(
         from fewshot.auto_length import choose_steps
 
         choice = choose_steps(train_body, body, pairs, labeled, args, args.auto_folds, args.auto_max_steps)
-        args = replace(args, max_steps=choice.steps)
+        # the chosen length at the rate it was validated at: constant from the first step (a warm-up and
+        # a decay would train the body about half as far as the run that scored best)
+        args = replace(args, max_steps=choice.steps, warmup_proportion=0.0)
+        schedule = "constant"
     epochs = resolve_epochs(args.num_epochs, batching, args.batch_size, pairs)
     run = fit(
         body,
