@@ -137,8 +137,9 @@ class TrainingArguments:
     cross-validation on them, trying 4, 8, 16, ... up to ``auto_max_steps`` (:mod:`fewshot.auto_length`);
     otherwise a rule of thumb read from the pairs (:func:`fewshot.batching.resolve_epochs`). The choice is
     recorded, and trained at the constant rate the search validated (``warmup_proportion`` and the linear
-    decay apply when the length is given). ``max_steps``, when positive, overrides it. ``mixed_precision``: ``bf16`` or ``fp16`` autocast
-    while training (weights stay fp32; fp16 needs a GPU, bf16 also runs on CPUs with bf16 instructions).
+    decay apply when the length is given). ``max_steps``, when positive, overrides it.
+    ``mixed_precision``: ``bf16`` or ``fp16`` autocast while training (weights stay fp32; fp16 needs a
+    GPU, bf16 also runs on CPUs with bf16 instructions).
     The head's training phase is :class:`HeadArguments`'.
     """
 
