@@ -33,6 +33,9 @@ import pandas as pd
 from fewshot.arguments import TrainingArguments
 
 FIRST_CHECKPOINT = 4  # grouped steps; checkpoints double from here
+# the rate the folds train at, and so the chosen run too: constant from the first step, no warm-up (a
+# prefix of a fold's run is then a shorter run)
+SCHEDULE = "constant"
 
 
 @dataclass
@@ -126,7 +129,7 @@ def choose_steps(
 
         # constant rate from the first step: a prefix of this run is a shorter run
         fold_args = replace(args, num_epochs=1, max_steps=points[-1], warmup_proportion=0.0)
-        train(fold_body, fold_pairs, fold_args, stop_at=at_step, schedule="constant")
+        train(fold_body, fold_pairs, fold_args, stop_at=at_step, schedule=SCHEDULE)
         del fold_body
         scaled.append({max(1, int(round(s * scale))): v for s, v in scores.items()})
     if not scaled:

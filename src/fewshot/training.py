@@ -134,7 +134,8 @@ def train_body(
     ``fields`` override ``args`` (e.g. ``train_body(body, pairs, max_steps=20)``). A batch loss trains on
     ``labeled`` texts (``text``, ``label``) instead, in labelled batches. ``on_log(step, loss)`` is called
     at every step; ``stop_at(step)`` too, after the step, and training stops when it returns true.
-    ``schedule``: the learning-rate schedule after warm-up (transformers' ``lr_scheduler_type``).
+    ``schedule``: the learning-rate schedule after warm-up (transformers' ``lr_scheduler_type``); with
+    ``num_epochs: auto``, the constant rate without warm-up its search validated.
 
     ``num_epochs: auto`` with grouped batches and labelled texts: the length is chosen by k-fold
     cross-validation on them (:mod:`fewshot.auto_length`), and ``TrainResult.auto`` holds the choice and
@@ -152,13 +153,13 @@ def train_body(
     start = time.perf_counter()  # the search for auto's length counts as training time
     choice = None
     if _cross_validates(args, batching, labeled):
-        from fewshot.auto_length import choose_steps
+        from fewshot.auto_length import SCHEDULE, choose_steps
 
         choice = choose_steps(train_body, body, pairs, labeled, args, args.auto_folds, args.auto_max_steps)
         # the chosen length at the rate it was validated at: constant from the first step (a warm-up and
         # a decay would train the body about half as far as the run that scored best)
         args = replace(args, max_steps=choice.steps, warmup_proportion=0.0)
-        schedule = "constant"
+        schedule = SCHEDULE
     epochs = resolve_epochs(args.num_epochs, batching, args.batch_size, pairs)
     run = fit(
         body,
