@@ -12,8 +12,8 @@ import pytest
 from conftest import ROOT
 from tiny import PROBE, make_texts
 
-from fewshot.arguments import EMBED_BATCH_SIZES
-from fewshot.backends import EXPORTER, EXPORTERS, MODEL_FILES, ONNX, ONNX_INT8, OnnxBody, export_body
+from fewshot.arguments import BACKENDS, EMBED_BATCH_SIZES, GPU_EMBED_BATCH_SIZE, embed_batch_size
+from fewshot.backends import EXPORTER, EXPORTERS, MODEL_FILES, ONNX, ONNX_INT8, TORCH, OnnxBody, export_body
 from fewshot.embeddings import encode
 from fewshot.errors import ModelError
 from fewshot.model import FewShotModel
@@ -75,6 +75,15 @@ def test_without_a_batch_size_the_backend_s_own_is_used(exported):
     np.testing.assert_array_equal(encode(body, texts), body.encode(texts, batch_size=own))
     np.testing.assert_array_equal(body.encode(texts), body.encode(texts, batch_size=own))
     assert np.abs(body.encode(texts) - body.encode(texts, batch_size=len(texts))).max() > 1e-6
+
+
+def test_a_torch_body_on_a_gpu_embeds_in_wider_batches():
+    """On a CPU every backend embeds 16 texts a batch (bench/batch_sizes.py); a torch body on a GPU 64; a
+    batch size given wins."""
+    assert {b: embed_batch_size(b) for b in BACKENDS} == EMBED_BATCH_SIZES
+    assert embed_batch_size(TORCH, device="cuda:0") == GPU_EMBED_BATCH_SIZE != EMBED_BATCH_SIZES[TORCH]
+    assert embed_batch_size(ONNX_INT8, device="cuda") == EMBED_BATCH_SIZES[ONNX_INT8]
+    assert embed_batch_size(TORCH, 7, device="cuda") == 7
 
 
 def test_the_same_body_exports_to_the_same_bytes(tiny_body, exported, tmp_path):

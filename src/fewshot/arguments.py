@@ -68,15 +68,20 @@ class PairArguments:
 # measurement (bench/backends.py): the fastest whose accuracy stays within 0.3 points of torch fp32
 BACKENDS = ("torch", "onnx", "onnx-int8")
 DEFAULT_BACKEND = "onnx-int8"
-# Texts per embedding batch when none is given, per backend, chosen by measurement (bench/batch_sizes.py):
-# ONNX Runtime's encode is faster in batches of 16 than of 64; torch's showed no consistent gain, so it
-# keeps 64
-EMBED_BATCH_SIZES = {"torch": 64, "onnx": 16, "onnx-int8": 16}
+# Texts per embedding batch when none is given, per backend, chosen by measurement on a CPU
+# (bench/batch_sizes.py): every backend encodes faster in batches of 16 than of 64 (less padding, smaller
+# intermediates), torch most under bf16 autocast (the teacher's embedding of the unlabeled texts). A body
+# on a GPU embeds in batches of GPU_EMBED_BATCH_SIZE (a GPU wants wide batches; not measured here).
+EMBED_BATCH_SIZES = {"torch": 16, "onnx": 16, "onnx-int8": 16}
+GPU_EMBED_BATCH_SIZE = 64
 
 
-def embed_batch_size(backend: str, batch_size: int | None = None) -> int:
-    """``batch_size``, or the backend's own (:data:`EMBED_BATCH_SIZES`) when it is None."""
-    return int(batch_size) if batch_size else EMBED_BATCH_SIZES[backend]
+def embed_batch_size(backend: str, batch_size: int | None = None, device: str = "cpu") -> int:
+    """``batch_size``, or the backend's own (:data:`EMBED_BATCH_SIZES`) when it is None; a torch body on
+    a ``cuda`` device: :data:`GPU_EMBED_BATCH_SIZE`."""
+    if batch_size:
+        return int(batch_size)
+    return GPU_EMBED_BATCH_SIZE if backend == "torch" and device.startswith("cuda") else EMBED_BATCH_SIZES[backend]
 
 
 # A head type's constructor params when none are given; given ones are laid over them.

@@ -185,7 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", help=f"{', '.join(WRITERS)} file; stdout if left out")
     p.add_argument("--text-column", default="text", help="column holding the texts (default: text)")
     p.add_argument(
-        "--batch-size", type=int, help="texts per embedding batch (default: the backend's, 16 on onnx, 64 on torch)"
+        "--batch-size", type=int, help="texts per embedding batch (default: the backend's: 16; 64 for torch on a GPU)"
     )
     p.add_argument("--format", choices=("csv", "jsonl"), default="csv", help="stdout format (default: csv)")
     p.add_argument(

@@ -45,7 +45,7 @@ def encode(
     None: the body's backend's (:data:`fewshot.arguments.EMBED_BATCH_SIZES`)."""
     if show_progress_bar is None:
         show_progress_bar = progress_enabled()
-    batch_size = embed_batch_size(getattr(body, "backend", "torch"), batch_size)
+    batch_size = embed_batch_size(getattr(body, "backend", "torch"), batch_size, str(getattr(body, "device", "cpu")))
     if getattr(body, "torch_free", False):
         return np.asarray(body.encode(list(texts), batch_size=batch_size), dtype=np.float32)
     import torch
