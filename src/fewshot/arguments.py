@@ -195,7 +195,7 @@ class DistillationArguments:
     """
 
     batching: str = "groups"
-    num_epochs: int = 3
+    num_epochs: int = 2
     num_iterations: int | None = None
     max_steps: int = -1
     batch_size: int = 64

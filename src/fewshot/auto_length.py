@@ -73,8 +73,9 @@ def _score(body, train_texts, train_labels, held_texts, held_labels, seed: int) 
     from sklearn.linear_model import LogisticRegression
 
     from fewshot.arguments import HEAD_PARAMS
+    from fewshot.embeddings import encode
 
-    encoded = body.encode(list(train_texts) + list(held_texts), batch_size=64, show_progress_bar=False)
+    encoded = encode(body, list(train_texts) + list(held_texts), show_progress_bar=False)
     n = len(train_texts)
     head = LogisticRegression(**HEAD_PARAMS["logistic_regression"], random_state=seed)
     head.fit(encoded[:n], train_labels)
