@@ -43,7 +43,8 @@ def main() -> None:
         result.model.save(out_dir)
         write_parquet(result.pairs, pairs_path)
         write_csv(pd.DataFrame(result.train.losses, columns=["step", "loss"]), loss_csv)
-        write_json({"steps": result.train.steps, "n_pairs": len(result.pairs)}, metrics_path)
+        head_C = run.log_head_choice(result.model.head)
+        write_json({"steps": result.train.steps, "n_pairs": len(result.pairs), **head_C}, metrics_path)
         run.log_parent_metrics({"distill.steps": result.train.steps, "distill.n_pairs": len(result.pairs)})
         targets = result.pairs["label"]
         run.log_metrics(

@@ -55,6 +55,7 @@ def main() -> None:
             run.log_parent_metrics({f"student.val_{k}": scores[k] for k in names})
         write_json(scores, validation_json)
         run.log_metrics(metrics)
+        run.log_head_choice(head)
         run.set_tags({"head.converged": str(head.converged), "embeddings.reused": str(embeddings is not None)})
     print(f"fit_head: {head.type} on {len(few_shot)} texts, labels {student.labels} -> {out_dir}")
 

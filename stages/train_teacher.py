@@ -37,6 +37,8 @@ def main() -> None:
         teacher = FewShotModel.fit(teacher_body, few_shot["text"], few_shot["label"], head, info=info)
         teacher.save(out_dir)
         report.body_training(run, result, "teacher_body", loss_csv, metrics_path, teacher.n_parameters())
+        run.log_head_choice(head)
+        report.head_choice(run, head)
     print(f"train_teacher: {result.steps} steps ({result.epochs:g} epochs) in {result.seconds:.1f} s -> {out_dir}")
 
 

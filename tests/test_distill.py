@@ -106,8 +106,14 @@ def test_head_can_also_learn_the_labelled_texts(tiny_body_dir, teacher_dir):
     args = DistillationArguments(max_steps=2, batch_size=4, include_labeled=True, seed=0)
     result = distill(teacher, student.body, unlabeled, student.labels, args, labeled=few_shot)
     assert result.model.info["n_train"] == 15 + len(few_shot)
+    assert DistillationArguments().include_labeled  # the default
     alone = distill(
-        teacher, student.body, unlabeled, student.labels, DistillationArguments(max_steps=2), labeled=few_shot
+        teacher,
+        student.body,
+        unlabeled,
+        student.labels,
+        DistillationArguments(max_steps=2, include_labeled=False),
+        labeled=few_shot,
     )
     assert alone.model.info["n_train"] == 15  # include_labeled: false leaves the labelled texts out
 

@@ -119,6 +119,47 @@ def test_params_reach_the_estimator():
     assert head.estimator.C == 0.5 and head.estimator.max_iter == 1000  # the logistic head's own default
 
 
+def _many_classes(k=30, per_class=8, dim=32, seed=0):
+    """Overlapping clusters of many classes: C=1 regularises too hard for them, a larger C fits better."""
+    rng = np.random.default_rng(seed)
+    centers = rng.normal(size=(k, dim))
+    x = np.concatenate([c + 1.2 * rng.normal(size=(per_class, dim)) for c in centers])
+    return x / np.linalg.norm(x, axis=1, keepdims=True), np.repeat(np.arange(k), per_class)
+
+
+def test_C_auto_chooses_by_cross_validation_and_keeps_its_scores(tmp_path):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+
+    from fewshot.heads.logistic import C_GRID
+
+    x, y = _many_classes()
+    head = LogisticHead().fit(_examples(x, y, 30))  # the default: C auto
+    folds = StratifiedKFold(5, shuffle=True, random_state=0)
+    expected = {c: cross_val_score(LogisticRegression(C=c, max_iter=1000), x, y, cv=folds).mean() for c in C_GRID}
+    # LogisticRegressionCV warm-starts along the Cs: within a text of fresh fits on the same folds
+    assert head.auto["scores"] == pytest.approx({str(c): s for c, s in expected.items()}, abs=1 / 48)
+    scores = {float(c): s for c, s in head.auto["scores"].items()}
+    assert head.auto["C"] == max(C_GRID, key=lambda c: (scores[c], -c)) > 1  # C=1 under-fits 30 classes
+    assert head.estimator.C == head.auto["C"] and head.params["C"] == "auto"
+    head.save(tmp_path)
+    loaded = load_head(tmp_path)
+    assert loaded.auto == head.auto and loaded.estimator.C == head.auto["C"]
+    np.testing.assert_array_equal(loaded.predict_proba(x), head.predict_proba(x))
+    assert LogisticHead({"C": 1.0}).fit(_examples(x, y, 30)).auto is None  # a number is used as given
+
+
+def test_C_auto_breaks_ties_towards_the_strongest_regularisation():
+    x = np.eye(4)[[0, 1, 0, 1, 0, 1, 0, 1]] + 0.01 * np.arange(8)[:, None]  # every C separates these perfectly
+    head = LogisticHead().fit(_examples(x, [0, 1] * 4, 2))
+    assert set(head.auto["scores"].values()) == {1.0} and head.auto["C"] == 1.0
+
+
+def test_C_auto_on_multi_label_data_is_sklearns_default(texts):
+    head = make_head(HeadArguments(), multi_label=True)
+    assert isinstance(head, SklearnHead) and head.params["C"] == 1.0
+
+
 def test_class_weight_balanced_reaches_sklearn_heads():
     rng = np.random.default_rng(0)
     x = np.concatenate([rng.normal(0, 1, (200, 4)), rng.normal(0.7, 1, (12, 4))])

@@ -120,7 +120,7 @@ def test_setfits_two_phases_are_the_train_and_head_sections():
     assert params.head.arguments(1).num_epochs == 7 and params.head.arguments(1).body_learning_rate == 1e-6
     assert dataclasses.asdict(HeadArguments()) == {
         "type": "logistic_regression",
-        "params": {"C": 1.0, "max_iter": 1000},
+        "params": {"C": "auto", "max_iter": 1000},  # C chosen by cross-validation
         "multi_target_strategy": None,
         "num_epochs": 16,  # setfit's head-phase defaults
         "batch_size": 2,

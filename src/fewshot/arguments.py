@@ -85,7 +85,8 @@ def embed_batch_size(backend: str, batch_size: int | None = None, device: str = 
 
 
 # A head type's constructor params when none are given; given ones are laid over them.
-HEAD_PARAMS: dict[str, dict[str, Any]] = {"logistic_regression": {"C": 1.0, "max_iter": 1000}}
+# C "auto": chosen per fit by cross-validation on the head's own training texts (fewshot.heads.logistic)
+HEAD_PARAMS: dict[str, dict[str, Any]] = {"logistic_regression": {"C": "auto", "max_iter": 1000}}
 # the params the differentiable head takes
 DIFFERENTIABLE_PARAMS = ("temperature", "bias", "class_weight")
 
@@ -191,7 +192,8 @@ class DistillationArguments:
     ``pairs`` (setfit's way: ``batch_size`` drawn pairs a step; ``num_iterations``: k·n pairs of the n
     texts, else ``max_steps × batch_size``). ``max_steps``: the steps (in ``groups`` mode -1 trains
     ``num_epochs`` passes over the texts). ``include_labeled``: the head also learns the few-shot texts' true
-    labels. ``head``: the distilled student's head, fitted on the teacher's labels.
+    labels (the default; false: the teacher's labels only). ``head``: the distilled student's head, fitted on the
+    teacher's labels.
     """
 
     batching: str = "groups"
@@ -201,7 +203,7 @@ class DistillationArguments:
     batch_size: int = 64
     body_learning_rate: float = 1e-4
     warmup_proportion: float = 0.1
-    include_labeled: bool = False
+    include_labeled: bool = True
     mixed_precision: str = "bf16"
     head: HeadArguments = field(default_factory=HeadArguments)
     seed: int = 42

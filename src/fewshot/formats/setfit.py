@@ -60,7 +60,7 @@ def export_setfit(model_dir: str | Path, out: str | Path, overwrite: bool = Fals
     if not isinstance(head, LogisticHead):
         raise FormatError(f"{model_dir}: head type '{head.type}' has no setfit equivalent")
     est = head.estimator
-    clf = LogisticRegression(**head.params)
+    clf = LogisticRegression(**head.estimator_params())
     clf.coef_, clf.intercept_ = np.array(est.coef_), np.array(est.intercept_)
     clf.classes_ = np.array(est.classes_, dtype=np.int64)  # indices into labels, as setfit expects
     clf.n_features_in_ = int(est.coef_.shape[1])
@@ -131,6 +131,7 @@ def import_setfit(src: str | Path, out: str | Path, trust_pickle: bool = False, 
         indices = np.arange(len(classes), dtype=np.int64)
     defaults = LogisticRegression().get_params()
     params = {k: v for k, v in est.get_params().items() if v != defaults.get(k) and _json_safe(v)}
+    params["C"] = float(est.C)  # the C it was fitted with, not C: auto's search
     head = LogisticHead.from_weights(params, est.coef_, est.intercept_, indices, len(labels))
 
     body = load_body(str(src), field=str(src))

@@ -23,7 +23,7 @@ from fewshot.heads.base import (
     HeadArguments,
     predict,
 )
-from fewshot.heads.logistic import LogisticHead
+from fewshot.heads.logistic import AUTO, LogisticHead
 from fewshot.heads.sklearn_head import SKOPS_FILE, SklearnHead
 from fewshot.io import read_json
 
@@ -79,8 +79,9 @@ def make_head(args: HeadArguments | None = None, multi_label: bool = False) -> H
             )
         return _head_class(DIFFERENTIABLE)(args.params, args)
     if args.type == LogisticHead.type:
-        if multi_label or args.multi_target_strategy:
-            return SklearnHead("sklearn.linear_model.LogisticRegression", args.params, args.multi_target_strategy)
+        if multi_label or args.multi_target_strategy:  # one binary fit per label: C auto is sklearn's 1.0
+            params = {**args.params, "C": 1.0} if args.params.get("C") == AUTO else args.params
+            return SklearnHead("sklearn.linear_model.LogisticRegression", params, args.multi_target_strategy)
         return LogisticHead(args.params)
     if "." in args.type:
         return SklearnHead(args.type, args.params, args.multi_target_strategy)

@@ -158,6 +158,17 @@ class StageRun:
     def log_figure(self, figure, artifact_file: str) -> None:
         self._guard("log_figure", "log_figure", self.run_id, figure, artifact_file)
 
+    def log_head_choice(self, head) -> dict:
+        """A logistic head's ``C: auto`` choice: the C it chose (``head_C``) and each candidate's
+        cross-validated accuracy (``head_C_score`` at step = C); returned for a metrics file ({} if none)."""
+        auto = getattr(head, "auto", None)
+        if not auto:
+            return {}
+        self.log_metrics({"head_C": auto["C"]})
+        for c, score in auto["scores"].items():
+            self.log_metrics({"head_C_score": score}, step=int(float(c)))
+        return {"head_C": auto["C"], "head_C_scores": auto["scores"]}
+
     def set_tags(self, tags: dict[str, str]) -> None:
         for k, v in tags.items():
             self._guard("set_tag", "set_tag", self.run_id, k, v)
