@@ -77,7 +77,8 @@ def _score(body, train_texts, train_labels, held_texts, held_labels, seed: int) 
 
     encoded = encode(body, list(train_texts) + list(held_texts), show_progress_bar=False)
     n = len(train_texts)
-    head = LogisticRegression(**HEAD_PARAMS["logistic_regression"], random_state=seed)
+    # a fixed probe, C=1 (the head's C: auto would nest a cross-validation in every fold's scoring)
+    head = LogisticRegression(C=1.0, max_iter=HEAD_PARAMS["logistic_regression"]["max_iter"], random_state=seed)
     head.fit(encoded[:n], train_labels)
     return float((head.predict(encoded[n:]) == np.asarray(held_labels)).mean())
 
