@@ -38,7 +38,6 @@ def main() -> None:
         teacher.save(out_dir)
         report.body_training(run, result, "teacher_body", loss_csv, metrics_path, teacher.n_parameters())
         run.log_head_choice(head)
-        report.head_choice(run, head)
     print(f"train_teacher: {result.steps} steps ({result.epochs:g} epochs) in {result.seconds:.1f} s -> {out_dir}")
 
 
