@@ -79,3 +79,23 @@ def test_only_rank_zero_tracks(tmp_path, monkeypatch):
     with tracking.stage_run("train_body", {"seed": 1}) as run:
         run.log_metrics({"loss": 1.0})
     assert run.run_id is None and not (tmp_path / "mlflow.db").exists()
+
+
+def test_a_heads_C_choice_is_logged_with_the_scores_that_chose_it(tmp_path, monkeypatch):
+    import numpy as np
+
+    from fewshot.heads import Examples, LogisticHead
+
+    uri = f"sqlite:///{tmp_path / 'store.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.normal(c, 1.0, (6, 4)) for c in range(3)]).astype(np.float32)
+    y = np.repeat(np.arange(3), 6)
+    head = LogisticHead().fit(Examples([""] * 18, y, 3, embeddings=x))  # C: auto
+    with tracking.stage_run("fit_head", {}) as run:
+        logged = run.log_head_choice(head)
+        assert run.log_head_choice(LogisticHead({"C": 2.0}).fit(Examples([""] * 18, y, 3, embeddings=x))) == {}
+    client = MlflowClient(uri)
+    assert client.get_run(run.run_id).data.metrics["head_C"] == head.auto["C"] == logged["head_C"]
+    history = {m.step: m.value for m in client.get_metric_history(run.run_id, "head_C_score")}
+    assert history == {int(float(c)): s for c, s in head.auto["scores"].items()} and len(history) == 3
