@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from fewshot.arguments import TrainingArguments
+from fewshot.metrics import standard_error
 
 FIRST_CHECKPOINT = 4  # grouped steps; checkpoints double from here
 # the rate the folds train at, and so the chosen run too: constant from the first step, no warm-up (a
@@ -138,11 +139,6 @@ def choose_steps(
         return LengthChoice(steps=max_steps, scores={}, folds=0)
     steps, mean = pick(scaled, len(texts))
     return LengthChoice(steps=steps, scores=mean, folds=len(scaled))
-
-
-def standard_error(accuracy: float, n: int) -> float:
-    """The standard error of an accuracy measured on ``n`` texts."""
-    return float(np.sqrt(accuracy * (1 - accuracy) / max(1, n)))
 
 
 def improves(score: float, best: float) -> bool:

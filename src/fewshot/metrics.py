@@ -158,3 +158,8 @@ def confusion_figure(y_true: Sequence, y_pred: Sequence, labels: Sequence):
     )
     disp.figure_.tight_layout()
     return disp.figure_
+
+
+def standard_error(accuracy: float, n: int) -> float:
+    """The standard error of an accuracy measured on ``n`` texts."""
+    return float(np.sqrt(accuracy * (1 - accuracy) / max(1, n)))

@@ -4,11 +4,12 @@ Its coefficients go to safetensors and its settings to JSON; loading rebuilds th
 numbers, so a model file can never run code.
 
 ``C: auto`` (the default) chooses the inverse regularisation strength from the training texts themselves:
-sklearn's LogisticRegressionCV over :data:`C_GRID`, stratified folds, accuracy; a tie goes to the smallest
-C (the most regularised). C=1 is right for a few texts of a few classes and far too strong for many
-classes (banking77's 77 intents at 8 texts each: bench/RESULTS.md). The chosen C and each candidate's
-cross-validated accuracy are kept in ``head.json`` (``auto``). Multi-label data (one binary
-LogisticRegression per label, :class:`~fewshot.heads.sklearn_head.SklearnHead`) takes ``auto`` as 1.0.
+sklearn's LogisticRegressionCV over :data:`C_GRID`, stratified folds, accuracy; the smallest C (the most
+regularised) within one standard error of the best mean wins, as for ``num_epochs: auto``. C=1 is right for
+a few texts of a few classes and far too strong for many classes (banking77's 77 intents at 8 texts each:
+bench/RESULTS.md). The chosen C and each candidate's cross-validated accuracy are kept in ``head.json``
+(``auto``). Multi-label data (one binary LogisticRegression per label,
+:class:`~fewshot.heads.sklearn_head.SklearnHead`) takes ``auto`` as 1.0.
 """
 
 from __future__ import annotations
@@ -23,9 +24,10 @@ import numpy as np
 from fewshot.arguments import head_params
 from fewshot.classifiers import construct
 from fewshot.heads.base import HEAD_WEIGHTS, Examples, fit_estimator, load_tensors, write_config
+from fewshot.metrics import standard_error
 
 AUTO = "auto"
-C_GRID = (1.0, 10.0, 100.0)  # C: auto's candidates, most regularised first (a tie keeps the first)
+C_GRID = (1.0, 10.0, 100.0)  # C: auto's candidates, most regularised first
 AUTO_FOLDS = 5  # at most; fewer when no class has that many texts
 
 
@@ -39,8 +41,9 @@ def _estimator(params: dict[str, Any], C: float | None = None):
 
 
 def choose_C(params: dict[str, Any], x: np.ndarray, y: np.ndarray, seed: int = 0) -> tuple[float, dict[str, float]]:
-    """``C: auto``: the C of :data:`C_GRID` with the best stratified-fold accuracy on ``(x, y)`` (sklearn's
-    LogisticRegressionCV, the other ``params`` as given); returns it and each candidate's mean accuracy."""
+    """``C: auto``: the smallest C of :data:`C_GRID` within one standard error of the best stratified-fold
+    accuracy on ``(x, y)`` (sklearn's LogisticRegressionCV, the other ``params`` as given); returns it and
+    each candidate's mean accuracy."""
     from sklearn.linear_model import LogisticRegressionCV
     from sklearn.model_selection import StratifiedKFold
 
@@ -54,8 +57,11 @@ def choose_C(params: dict[str, Any], x: np.ndarray, y: np.ndarray, seed: int = 0
     )
     fit_estimator(search, x, y, "head.params")  # a class with fewer texts than folds: a warning, kept quiet
     scores = np.mean(next(iter(search.scores_.values())), axis=0)  # (folds, Cs) -> per C
-    best = int(np.argmax(scores))  # the first maximum: the smallest C among equals
-    return float(C_GRID[best]), {str(c): round(float(s), 6) for c, s in zip(C_GRID, scores)}
+    # the one-standard-error rule (as num_epochs: auto): the smallest C within one standard error of the
+    # best mean, since a few dozen held-out texts cannot tell closer scores apart
+    error = standard_error(float(scores.max()), len(y))
+    chosen = next(c for c, s in zip(C_GRID, scores) if s >= scores.max() - error - 1e-9)
+    return float(chosen), {str(c): round(float(s), 6) for c, s in zip(C_GRID, scores)}
 
 
 class LogisticHead:
