@@ -139,7 +139,7 @@ def test_C_auto_chooses_by_cross_validation_and_keeps_its_scores(tmp_path):
     folds = StratifiedKFold(5, shuffle=True, random_state=0)
     expected = {c: cross_val_score(LogisticRegression(C=c, max_iter=1000), x, y, cv=folds).mean() for c in C_GRID}
     # LogisticRegressionCV warm-starts along the Cs: within a text of fresh fits on the same folds
-    assert head.auto["scores"] == pytest.approx({str(c): s for c, s in expected.items()}, abs=1 / 48)
+    assert head.auto["scores"] == pytest.approx({f"{c:g}": s for c, s in expected.items()}, abs=1 / 48)
     scores = {float(c): s for c, s in head.auto["scores"].items()}
     best = max(scores.values())  # the smallest C within one standard error of the best
     within = [c for c in C_GRID if scores[c] >= best - standard_error(best, len(y))]
@@ -150,6 +150,22 @@ def test_C_auto_chooses_by_cross_validation_and_keeps_its_scores(tmp_path):
     assert loaded.auto == head.auto and loaded.estimator.C == head.auto["C"]
     np.testing.assert_array_equal(loaded.predict_proba(x), head.predict_proba(x))
     assert LogisticHead({"C": 1.0}).fit(_examples(x, y, 30)).auto is None  # a number is used as given
+
+
+def test_C_auto_folds_follow_the_heads_random_state():
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+
+    from fewshot.heads.logistic import C_GRID
+
+    x, y = _many_classes()
+    seeded = LogisticHead({"random_state": 7}).fit(_examples(x, y, 30))
+    folds = StratifiedKFold(5, shuffle=True, random_state=7)
+    expected = {
+        f"{c:g}": cross_val_score(LogisticRegression(C=c, max_iter=1000), x, y, cv=folds).mean() for c in C_GRID
+    }
+    assert seeded.auto["scores"] == pytest.approx(expected, abs=1 / 48)
+    assert seeded.auto["scores"] != LogisticHead().fit(_examples(x, y, 30)).auto["scores"]
 
 
 def test_C_auto_breaks_ties_towards_the_strongest_regularisation():

@@ -40,17 +40,20 @@ def _estimator(params: dict[str, Any], C: float | None = None):
     return construct(LogisticRegression, params)
 
 
-def choose_C(params: dict[str, Any], x: np.ndarray, y: np.ndarray, seed: int = 0) -> tuple[float, dict[str, float]]:
+def choose_C(params: dict[str, Any], x: np.ndarray, y: np.ndarray) -> tuple[float, dict[str, float]]:
     """``C: auto``: the smallest C of :data:`C_GRID` within one standard error of the best stratified-fold
-    accuracy on ``(x, y)`` (sklearn's LogisticRegressionCV, the other ``params`` as given); returns it and
-    each candidate's mean accuracy."""
+    accuracy on ``(x, y)`` (sklearn's LogisticRegressionCV, the other ``params`` as given; the folds shuffled
+    with ``params["random_state"]``, 0 when unset); returns it and each candidate's mean accuracy, keyed
+    ``"1"``, ``"10"``, ``"100"``."""
     from sklearn.linear_model import LogisticRegressionCV
     from sklearn.model_selection import StratifiedKFold
 
     counts = np.unique(y, return_counts=True)[1]
     if len(counts) < 2 or counts.max() < 2:
         return 1.0, {}  # nothing to cross-validate: sklearn's default
-    folds = StratifiedKFold(min(AUTO_FOLDS, int(counts.max())), shuffle=True, random_state=seed)
+    folds = StratifiedKFold(
+        min(AUTO_FOLDS, int(counts.max())), shuffle=True, random_state=params.get("random_state") or 0
+    )
     rest = {k: v for k, v in params.items() if k != "C"}
     search = construct(
         LogisticRegressionCV, {**rest, "Cs": list(C_GRID), "cv": folds, "scoring": "accuracy", "refit": False}
@@ -61,7 +64,7 @@ def choose_C(params: dict[str, Any], x: np.ndarray, y: np.ndarray, seed: int = 0
     # best mean, since a few dozen held-out texts cannot tell closer scores apart
     error = standard_error(float(scores.max()), len(y))
     chosen = next(c for c, s in zip(C_GRID, scores) if s >= scores.max() - error - 1e-9)
-    return float(chosen), {str(c): round(float(s), 6) for c, s in zip(C_GRID, scores)}
+    return float(chosen), {f"{c:g}": round(float(s), 6) for c, s in zip(C_GRID, scores)}
 
 
 class LogisticHead:
