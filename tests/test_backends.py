@@ -208,3 +208,14 @@ def test_a_model_loaded_on_onnx_saves_its_export(int8_model_dir, tmp_path):
     ).read_bytes()
     with pytest.raises(ModelError, match="cannot be saved for backend torch"):
         model.save(tmp_path / "torch", backend="torch")
+
+
+def test_a_batch_is_padded_only_to_its_own_longest_text(exported):
+    """The exported body batches by token count: the short texts' batch is not padded to the long text."""
+    body = OnnxBody(exported, ONNX)
+    seen = []
+    run = body.session.run
+    body.session.run = lambda names, feed: seen.append(feed["input_ids"].shape) or run(names, feed)
+    texts = ["x y", "game " * 40, "a", "game " * 30]
+    body.encode(texts, batch_size=2)
+    assert len(seen) == 2 and seen[0][1] > 30 and seen[1][1] <= 5

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from fewshot.arguments import BACKENDS, DEFAULT_BACKEND, embed_batch_size
+from fewshot.embeddings import length_batches
 from fewshot.errors import ModelError
 
 TORCH, ONNX, ONNX_INT8 = BACKENDS  # DEFAULT_BACKEND: chosen by measurement (bench/backends.py)
@@ -34,6 +35,7 @@ ONNX_CONFIG = "onnx.json"
 TOKENIZER = "tokenizer.json"
 MODEL_FILES = {ONNX: "model.onnx", ONNX_INT8: "model_int8.onnx"}
 POOLING_MODES = ("mean", "cls", "max", "lasttoken")
+ONNX_INPUTS = ("input_ids", "attention_mask", "token_type_ids")  # an export takes those its tokenizer makes
 OPSET = 18
 # torch.onnx's exporters: "torchscript" traces the body; "dynamo" is the torch.export-based one, slower to
 # export and its graph slower to run on these encoders (bench/exporters.py times both)
@@ -213,8 +215,9 @@ class OnnxBody:
     """An exported body run by ONNX Runtime: ``encode`` gives what the torch body's ``encode`` gives
     (tokenise with truncation, the transformer, pooling, normalisation), without torch.
 
-    Texts are embedded in batches of similar length (longest first, as Sentence-Transformers does), so
-    little of a batch is padding; rows come back in input order."""
+    Texts are embedded in batches of equal or similar token counts, longest first
+    (:func:`fewshot.embeddings.length_batches`), so little of a batch is padding; rows come back in input
+    order."""
 
     torch_free = True  # fewshot.embeddings.encode calls encode() without importing torch
 
@@ -234,7 +237,7 @@ class OnnxBody:
         self.config = json.loads((self.directory / ONNX_CONFIG).read_text())
         self.tokenizer = Tokenizer.from_file(str(self.directory / TOKENIZER))
         self.tokenizer.enable_truncation(self.config["max_length"])
-        self.tokenizer.enable_padding(pad_id=self.config["pad_id"], pad_token=self.config["pad_token"])
+        self.tokenizer.no_padding()  # each batch is padded to its own longest text (_batch)
         self.session = _session(model, threads)
         self.max_seq_length = self.config["max_length"]
 
@@ -245,18 +248,23 @@ class OnnxBody:
         """The torch body's parameter count, recorded at export (quantised, the weights are as many)."""
         return int(self.config["n_parameters"])
 
-    def _batch(self, texts: list[str]) -> np.ndarray:
+    def _tokenize(self, texts: list[str]) -> list:
         if self.config["do_lower_case"]:
             texts = [t.lower() for t in texts]
-        encodings = self.tokenizer.encode_batch([t.strip() for t in texts])
-        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
-        arrays = {
-            "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
-            "attention_mask": mask,
-            "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64),
-        }
+        return self.tokenizer.encode_batch([t.strip() for t in texts])
+
+    def _batch(self, encodings: list) -> np.ndarray:
+        """Embed tokenized texts, padded on the right to the longest of them."""
+        length = max(1, *(len(e.ids) for e in encodings))
+        arrays = {name: np.zeros((len(encodings), length), dtype=np.int64) for name in ONNX_INPUTS}
+        arrays["input_ids"][:] = self.config["pad_id"]
+        for row, e in enumerate(encodings):
+            n = len(e.ids)
+            arrays["input_ids"][row, :n] = e.ids
+            arrays["attention_mask"][row, :n] = e.attention_mask
+            arrays["token_type_ids"][row, :n] = e.type_ids
         tokens = self.session.run(None, {name: arrays[name] for name in self.config["inputs"]})[0]
-        return pool(tokens, mask, self.config["pooling"], self.config["normalize"])
+        return pool(tokens, arrays["attention_mask"], self.config["pooling"], self.config["normalize"])
 
     def encode(
         self,
@@ -266,13 +274,10 @@ class OnnxBody:
         convert_to_numpy: bool = True,
         **_: Any,
     ) -> np.ndarray:
-        texts = [str(t) for t in texts]
-        batch_size = embed_batch_size(self.backend, batch_size)
-        out = np.zeros((len(texts), self.get_embedding_dimension()), dtype=np.float32)
-        order = np.argsort([-len(t) for t in texts], kind="stable")
-        for start in range(0, len(texts), batch_size):
-            rows = order[start : start + batch_size]
-            out[rows] = self._batch([texts[i] for i in rows])
+        encodings = self._tokenize([str(t) for t in texts])
+        out = np.zeros((len(encodings), self.get_embedding_dimension()), dtype=np.float32)
+        for rows in length_batches([len(e.ids) for e in encodings], embed_batch_size(self.backend, batch_size)):
+            out[rows] = self._batch([encodings[i] for i in rows])
         return out
 
 

@@ -46,15 +46,41 @@ def encode(
     if show_progress_bar is None:
         show_progress_bar = progress_enabled()
     batch_size = embed_batch_size(getattr(body, "backend", "torch"), batch_size, str(getattr(body, "device", "cpu")))
+    texts = list(texts)
     if getattr(body, "torch_free", False):
-        return np.asarray(body.encode(list(texts), batch_size=batch_size), dtype=np.float32)
+        return np.asarray(body.encode(texts, batch_size=batch_size), dtype=np.float32)
     import torch
+    from tqdm.auto import tqdm
 
+    out = None
+    batches = length_batches(token_lengths(body, texts), batch_size)
     with torch.inference_mode():
-        emb = body.encode(
-            list(texts), batch_size=batch_size, show_progress_bar=show_progress_bar, convert_to_numpy=True
-        )
-    return np.asarray(emb, dtype=np.float32)
+        for rows in tqdm(batches, desc="Batches", disable=not show_progress_bar):
+            emb = body.encode(
+                [texts[i] for i in rows], batch_size=len(rows), show_progress_bar=False, convert_to_numpy=True
+            )
+            if out is None:
+                out = np.empty((len(texts), emb.shape[1]), dtype=np.float32)
+            out[rows] = emb
+    return out if out is not None else np.zeros((0, embedding_dim(body) or 0), dtype=np.float32)
+
+
+def length_batches(lengths: Sequence[int], batch_size: int) -> list[np.ndarray]:
+    """Rows in batches of ``batch_size`` texts of similar token counts, longest first (stable): a batch is
+    padded to its longest text, so batches of equal counts embed no padding (sorted by characters, as
+    Sentence-Transformers sorts, a fifth of a batch of 16 AG News texts is padding)."""
+    order = np.argsort(-np.asarray(lengths, dtype=np.int64), kind="stable")
+    return [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
+
+
+def token_lengths(body, texts: Sequence[str]) -> list[int]:
+    """Each text's token count under the body's tokenizer and truncation (characters for a body without
+    a tokenizer)."""
+    tokenizer = getattr(body, "tokenizer", None)
+    if not texts or tokenizer is None or not callable(tokenizer):
+        return [len(t) for t in texts]
+    ids = tokenizer([str(t).strip() for t in texts], truncation=True, max_length=body.max_seq_length)["input_ids"]
+    return [len(i) for i in ids]
 
 
 def body_fingerprint(body_dir: str | Path) -> str:
