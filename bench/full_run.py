@@ -17,7 +17,9 @@ stage embedded (the few-shot train texts and the test split) with plain fp32
 ``SentenceTransformer.encode`` (batch 64), plus the teacher's embedding of the unlabeled texts that
 distillation needs: the encoding any run must do to evaluate these three models, in this same run on
 this machine. The run's total / floor says how close the pipeline is to it. Prints a Markdown table per
-run and a summary; the load average is printed so a run on a busy machine can be told apart.
+run and a summary. A run on a busy or slowed machine can be told apart: the load average, a fixed matrix
+workload timed before and after each run (the machine's own speed; on a shared host it varies), and the
+run's CPU seconds (the work is deterministic, so more CPU seconds for it means slower cycles).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -36,6 +39,29 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 STAGE_LINE = re.compile(r"Running stage '([^']+)'")
 BODIES = {"student": "models/student_body", "teacher": "models/teacher/body", "distilled": "models/distilled/body"}
+
+
+def machine_probe(rounds: int = 5) -> float:
+    """Seconds of a fixed fp32 matrix workload on both cores (the median of ``rounds``): the machine's own
+    speed at that moment. The pipeline's work is deterministic, so a run that is slower while the probe
+    is too ran on a slower machine (a shared host), not through a change of its own."""
+    import torch
+
+    torch.manual_seed(0)
+    a = torch.randn(1024, 1024)
+    times = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        for _ in range(20):
+            a @ a
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def cpu_seconds() -> float:
+    """User + system CPU seconds of this process's finished children (dvc and every stage it ran)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def run_pipeline(clone: Path, env: dict) -> tuple[float, list[tuple[str, float]], str]:
@@ -120,18 +146,23 @@ def main() -> None:
         if args.set:
             set_params(clone, args.set)
             subprocess.run(["git", "commit", "-qam", "bench overrides"], cwd=clone, check=True)
-        load = os.getloadavg()[0]
+        load, probe, cpu = os.getloadavg()[0], machine_probe(), cpu_seconds()
         # the clone's own library, whichever checkout this interpreter's editable install points at
         total, stages, _ = run_pipeline(clone, {**env, "PYTHONPATH": str(clone / "src")})
+        cpu, probe_end = cpu_seconds() - cpu, machine_probe()
         floor = floor_seconds(clone, args.floor_sample)
         floor_total = sum(floor.values())
         totals.append(total)
         ratios.append(total / floor_total)
-        print(f"\n### run {k} (load average at start {load:.1f}, at end {os.getloadavg()[0]:.1f})\n")
+        print(
+            f"\n### run {k} (load average at start {load:.1f}, at end {os.getloadavg()[0]:.1f}; "
+            f"machine probe {probe:.2f} s at start, {probe_end:.2f} s at end)\n"
+        )
         print("| stage | s |\n|---|---|")
         for name, seconds in stages:
             print(f"| {name} | {seconds:.1f} |")
         print(f"| **total (`dvc repro`)** | **{total:.1f}** |")
+        print(f"| CPU seconds of the run (user + system, both cores) | {cpu:.1f} |")
         for name, seconds in floor.items():
             print(f"| floor: fp32 encode by the {name} body | {seconds:.1f} |")
         print(f"| floor | {floor_total:.1f} |\n| **total / floor** | **{total / floor_total:.2f}** |")

@@ -78,7 +78,7 @@ def test_without_a_batch_size_the_backend_s_own_is_used(exported):
 
 
 def test_a_torch_body_on_a_gpu_embeds_in_wider_batches():
-    """On a CPU every backend embeds 16 texts a batch (bench/batch_sizes.py); a torch body on a GPU 64; a
+    """On a CPU each backend embeds its own batch size (bench/batch_sizes.py); a torch body on a GPU 64; a
     batch size given wins."""
     assert {b: embed_batch_size(b) for b in BACKENDS} == EMBED_BATCH_SIZES
     assert embed_batch_size(TORCH, device="cuda:0") == GPU_EMBED_BATCH_SIZE != EMBED_BATCH_SIZES[TORCH]
