@@ -2,6 +2,7 @@
 
     python bench/batch_sizes.py                          # both default bodies, 600 AG News test texts
     python bench/batch_sizes.py --models sentence-transformers/all-MiniLM-L6-v2 --sizes 8 16 32 64 --rounds 3
+    python bench/batch_sizes.py --padding-only --n 7600  # the padding share per sort order (tokenizers only)
 
 For each body, the same N AG News test texts (shuffled with seed 0) are embedded by torch fp32 ``encode``,
 torch under bf16 autocast (how distillation embeds the unlabeled texts with the teacher), ONNX Runtime fp32
@@ -10,7 +11,7 @@ sizes take turns within a round, so a change in the machine's load falls on all 
 and backend, texts/s per batch size (the mean over the rounds), the speed relative to batch 64, and for int8
 the mean cosine to torch fp32 (int8 quantises each batch's activations with one scale, so its embeddings
 depend on the batching). The default batch size per backend (``fewshot.arguments.EMBED_BATCH_SIZES``) is
-the fastest here. The pipeline sorts texts by length before batching (so does this), and the embed stages
+the fastest here. The pipeline batches texts by token count (so does this), and the embed stages
 embed the 7,600 test texts: run ``bench/full_run.py`` for the effect on a whole run.
 """
 
@@ -31,6 +32,25 @@ TORCH_BF16 = "torch bf16"  # the torch body under bf16 autocast (its default bat
 sys.path.insert(0, str(HERE.parent / "src"))
 
 
+def print_padding(models: list[str], texts: list[str], sizes: list[int]) -> None:
+    """The share of each batch that is padding, batched by token count (the library) or by characters
+    (Sentence-Transformers' order)."""
+    from fewshot.embeddings import length_batches, token_lengths
+    from fewshot.sources import load_body
+
+    print(f"{len(texts)} AG News test texts: padding share of the embedded tokens\n")
+    print("| body | sorted by | " + " | ".join(f"batch {s}" for s in sizes) + " |")
+    print("|---|---|" + "---|" * len(sizes))
+    for ref in models:
+        tokens = np.asarray(token_lengths(load_body(ref), texts))
+        for name, key in (("token count", tokens), ("characters", [len(t) for t in texts])):
+            cells = []
+            for size in sizes:
+                padded = sum(len(rows) * tokens[rows].max() for rows in length_batches(key, size))
+                cells.append(f"{100 * (1 - tokens.sum() / padded):.1f} %")
+            print(f"| {ref} | {name} | " + " | ".join(cells) + " |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="+", default=list(MODELS))
@@ -38,6 +58,9 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[8, 16, 32, 64])
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--data-root", type=Path, default=DATASETS)
+    parser.add_argument(
+        "--padding-only", action="store_true", help="print the padding share of the batches per sort order, no timing"
+    )
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -52,6 +75,9 @@ def main() -> None:
 
     test = pd.read_parquet(args.data_root / "ag_news" / "test.parquet")
     texts = test["text"].sample(frac=1, random_state=0).astype(str).head(args.n).tolist()
+    if args.padding_only:
+        print_padding(args.models, texts, args.sizes)
+        return
     load_before = os.getloadavg()
     tables = []
     for ref in args.models:

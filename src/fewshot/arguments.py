@@ -69,11 +69,10 @@ class PairArguments:
 BACKENDS = ("torch", "onnx", "onnx-int8")
 DEFAULT_BACKEND = "onnx-int8"
 # Texts per embedding batch when none is given, per backend, chosen by measurement on a CPU
-# (bench/batch_sizes.py; texts batched by token count): every backend encodes faster in small batches than
-# in batches of 64 (smaller intermediates), the fastest being 8 for ONNX Runtime (int8 also comes closer to
-# fp32 there: it scales a batch's activations with one number) and 16 for torch. A body on a GPU embeds in
-# batches of GPU_EMBED_BATCH_SIZE (a GPU wants wide batches; not measured here).
-EMBED_BATCH_SIZES = {"torch": 16, "onnx": 8, "onnx-int8": 8}
+# (bench/batch_sizes.py; texts batched by token count): every backend encodes faster in batches of 8 or 16
+# than of 32 or 64 (smaller intermediates); 8 and 16 are within this machine's noise of each other. A body
+# on a GPU embeds in batches of GPU_EMBED_BATCH_SIZE (a GPU wants wide batches; not measured here).
+EMBED_BATCH_SIZES = {"torch": 16, "onnx": 16, "onnx-int8": 16}
 GPU_EMBED_BATCH_SIZE = 64
 
 
