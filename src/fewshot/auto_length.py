@@ -70,7 +70,9 @@ def fold_indices(labels: list, folds: int, seed: int) -> list[tuple[np.ndarray, 
     return list(StratifiedKFold(n_splits=k, shuffle=True, random_state=seed).split(np.zeros(len(y)), y))
 
 
-def _score(body, train_texts, train_labels, held_texts, held_labels, seed: int) -> float:
+def correct(body, train_texts, train_labels, held_texts, held_labels, seed: int) -> np.ndarray:
+    """Which held-out texts a probe head, fitted on the training texts' embeddings by ``body``, labels right
+    (booleans, in the order of ``held_texts``)."""
     from sklearn.linear_model import LogisticRegression
 
     from fewshot.arguments import HEAD_PARAMS
@@ -81,7 +83,11 @@ def _score(body, train_texts, train_labels, held_texts, held_labels, seed: int) 
     # a fixed probe, C=1 (the head's C: auto would nest a cross-validation in every fold's scoring)
     head = LogisticRegression(C=1.0, max_iter=HEAD_PARAMS["logistic_regression"]["max_iter"], random_state=seed)
     head.fit(encoded[:n], train_labels)
-    return float((head.predict(encoded[n:]) == np.asarray(held_labels)).mean())
+    return head.predict(encoded[n:]) == np.asarray(held_labels)
+
+
+def _score(body, train_texts, train_labels, held_texts, held_labels, seed: int) -> float:
+    return float(correct(body, train_texts, train_labels, held_texts, held_labels, seed).mean())
 
 
 def choose_steps(
