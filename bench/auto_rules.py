@@ -37,6 +37,7 @@ GRID = (2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128)  # fold steps recorded
 
 def record(task: str, num_samples: int, seed: int, args) -> dict:
     import torch
+    from vs_setfit import MODEL, _evaluate, _load, _params
 
     from fewshot.auto_length import SCHEDULE, correct, fold_indices
     from fewshot.batching import groups_per_epoch
@@ -44,7 +45,6 @@ def record(task: str, num_samples: int, seed: int, args) -> dict:
     from fewshot.pairs import generate_pairs, text_pairs
     from fewshot.sources import load_body, resolve_model
     from fewshot.training import train_body
-    from vs_setfit import MODEL, _evaluate, _load, _params
 
     torch.manual_seed(seed)
     spec = {"data_root": args.data_root, "task": task, "num_samples": num_samples, "seed": seed}
@@ -70,9 +70,7 @@ def record(task: str, num_samples: int, seed: int, args) -> dict:
         def at_step(step, fold_body=fold_body, fold=fold, points=points, clock=clock, tr=train_rows, ho=held_rows):
             if step in points:
                 clock["train"] += time.perf_counter() - clock["mark"]
-                right = correct(
-                    fold_body, [texts[i] for i in tr], labels[tr], [texts[i] for i in ho], labels[ho], seed
-                )
+                right = correct(fold_body, [texts[i] for i in tr], labels[tr], [texts[i] for i in ho], labels[ho], seed)
                 fold["correct"][str(step)] = right.astype(int).tolist()
                 clock["train"] += time.perf_counter() - clock["mark"]  # the search scores as it goes
                 fold["seconds"][str(step)] = round(clock["train"], 2)
@@ -105,16 +103,20 @@ def record(task: str, num_samples: int, seed: int, args) -> dict:
 
 
 # ----------------------------------------------------------------------------------------- the rules
-def fold_run(fold: dict, first: int, stop: str) -> dict[int, np.ndarray]:
+def fold_run(fold: dict, first: int, stop: str, dense: bool = False) -> dict[int, np.ndarray]:
     """The checkpoints a fold reaches (fold steps -> correctness) under a stop rule: ``first``: it stops at
     the first checkpoint that does not beat its best (fewshot's); ``patience``: at the second in a row;
-    ``none``: it runs to the end. Checkpoints double from ``first``, the last recorded one always tried."""
+    ``none``: it runs to the end. Checkpoints double from ``first``, the last recorded one always tried;
+    ``dense``: every recorded one from ``first`` (steps growing by half: 4, 6, 8, 12, ...)."""
     recorded = sorted(int(k) for k in fold["correct"])
-    points, p = [], min(first, recorded[-1])
-    while p < recorded[-1]:
-        points.append(p)
-        p *= 2
-    points.append(recorded[-1])
+    if dense:  # every recorded checkpoint from the first: 4, 6, 8, 12, 16, ...
+        points = [p for p in recorded if p >= min(first, recorded[-1])]
+    else:
+        points, p = [], min(first, recorded[-1])
+        while p < recorded[-1]:
+            points.append(p)
+            p *= 2
+        points.append(recorded[-1])
     reached, best, misses = {}, -1.0, 0
     for p in points:
         right = np.asarray(fold["correct"][str(p)], dtype=float)
@@ -129,7 +131,8 @@ def fold_run(fold: dict, first: int, stop: str) -> dict[int, np.ndarray]:
 
 
 def play(rec: dict, first: int, stop: str, pick: str) -> dict:
-    runs = [(fold, fold_run(fold, first, stop)) for fold in rec["folds"]]
+    dense = first < 0  # a negative first checkpoint: the dense grid from its magnitude
+    runs = [(fold, fold_run(fold, abs(first), stop, dense)) for fold in rec["folds"]]
     scaled = [{max(1, int(round(s * fold["scale"]))): right for s, right in run.items()} for fold, run in runs]
     candidates = sorted({s for fold in scaled for s in fold})
 
@@ -148,14 +151,10 @@ def play(rec: dict, first: int, stop: str, pick: str) -> dict:
     elif pick in ("se", "half-se"):
         error = np.sqrt(mean[best] * (1 - mean[best]) / n) * (0.5 if pick == "half-se" else 1.0)
         chosen = min(s for s in candidates if mean[s] >= mean[best] - error - 1e-9)
-    elif pick == "paired":  # the shortest run whose deficit to the best is within its own standard error
-        top = np.concatenate(pooled(best))
+    elif pick == "paired":  # fewshot's: the error of the paired difference (fewshot.auto_length.pick)
+        from fewshot.auto_length import pick as paired
 
-        def within(s):
-            d = top - np.concatenate(pooled(s))
-            return d.mean() <= d.std(ddof=1) / np.sqrt(len(d)) + 1e-9 if d.any() else True
-
-        chosen = min(s for s in candidates if within(s))
+        chosen = paired(scaled)[0]
     else:
         raise ValueError(pick)
     cost = sum(fold["seconds"][str(max(run))] for fold, run in runs)
@@ -171,6 +170,7 @@ def play(rec: dict, first: int, stop: str, pick: str) -> dict:
 RULES = [(4, "first", "se"), (4, "first", "paired"), (4, "first", "half-se"), (4, "first", "argmax")]
 RULES += [(4, stop, pick) for stop in ("patience", "none") for pick in ("se", "paired", "argmax")]
 RULES += [(2, "first", "se"), (2, "patience", "paired")]
+RULES += [(-4, stop, pick) for stop in ("first", "patience") for pick in ("se", "paired", "argmax")]  # dense
 
 
 def report(records: list[dict]) -> str:
@@ -187,7 +187,9 @@ def report(records: list[dict]) -> str:
             vals = [r["whole"]["accuracy"].get(str(s)) for r in recs]
             row.append(f"{statistics.mean(vals):.4f}" if None not in vals else "–")
         lines += ["| mean accuracy | " + " | ".join(row) + " |", ""]
-        lines.append("| rule (first checkpoint, stop, pick) | steps chosen | accuracy | mean | train s (search + chosen) |")
+        lines.append(
+            "| rule (first checkpoint, stop, pick) | steps chosen | accuracy | mean | train s (search + chosen) |"
+        )
         lines.append("|---|---|---|---|---|")
         for rule in RULES:
             played = [play(r, *rule) for r in recs]
@@ -207,7 +209,8 @@ def summary(records: list[dict]) -> str:
     for rule in RULES:
         means = [statistics.mean(play(r, *rule)["accuracy"] for r in recs) for recs in cells.values()]
         lines.append(
-            f"| {rule[0]}, {rule[1]}, {rule[2]} | " + " | ".join(f"{m:.4f}" for m in means)
+            f"| {rule[0]}, {rule[1]}, {rule[2]} | "
+            + " | ".join(f"{m:.4f}" for m in means)
             + f" | {statistics.mean(means):.4f} |"
         )
     return "\n".join(lines)
