@@ -151,10 +151,14 @@ def play(rec: dict, first: int, stop: str, pick: str) -> dict:
     elif pick in ("se", "half-se"):
         error = np.sqrt(mean[best] * (1 - mean[best]) / n) * (0.5 if pick == "half-se" else 1.0)
         chosen = min(s for s in candidates if mean[s] >= mean[best] - error - 1e-9)
-    elif pick == "paired":  # fewshot's: the error of the paired difference (fewshot.auto_length.pick)
-        from fewshot.auto_length import pick as paired
+    elif pick == "paired":  # the shortest run whose deficit to the best is within its paired standard error
+        top = np.concatenate(pooled(best))
 
-        chosen = paired(scaled)[0]
+        def within(s):
+            d = top - np.concatenate(pooled(s))
+            return d.mean() <= d.std(ddof=1) / np.sqrt(len(d)) + 1e-9 if d.any() else True
+
+        chosen = min(s for s in candidates if within(s))
     else:
         raise ValueError(pick)
     cost = sum(fold["seconds"][str(max(run))] for fold, run in runs)

@@ -29,34 +29,16 @@ def test_folds_are_stratified_and_cover_every_text_once():
     assert len(fold_indices(labels, 5, seed=0)) == 2  # no more folds than the smallest class has texts
 
 
-def _right(n_right: int, n: int) -> np.ndarray:
-    return np.arange(n) < n_right  # the first n_right held-out texts labelled right
-
-
-def test_pick_carries_stopped_folds_forward_and_reports_the_mean_per_length():
-    folds = [{4: _right(5, 10), 8: _right(7, 10), 16: _right(6, 10)}, {4: _right(6, 10), 8: _right(8, 10)}]
-    steps, mean = pick(folds)
+def test_pick_carries_stopped_folds_forward_and_takes_the_shortest_within_one_standard_error():
+    folds = [{4: 0.5, 8: 0.7, 16: 0.6}, {4: 0.6, 8: 0.8}]
+    steps, mean = pick(folds, n_held_out=1000)
     assert mean == {4: 0.55, 8: 0.75, 16: 0.7}  # the second fold stopped at 8: its 0.8 carried to 16
-    assert pick([{4: _right(7, 10), 8: _right(7, 10)}])[0] == 4  # a tie: the shorter run
-    assert pick([{4: _right(5, 10)}, {8: _right(9, 10)}])[1] == {4: 0.7, 8: 0.7}  # not yet at 4: its first
-
-
-def test_pick_tells_runs_apart_by_the_error_of_their_paired_difference():
-    # 64 per class, binary: 2 folds of 64 held-out texts
-    short = {8: _right(48, 64)}
-    # the longer run gets every text the short one gets right, and 2 more per fold: 3.1 points, less than
-    # the 3.6-point error of one accuracy over 128 texts, but 4 texts all one way are no coin flips
-    gains = [{**short, 32: _right(50, 64)}, {**short, 32: _right(50, 64)}]
-    assert pick(gains)[0] == 32
-    # the same net gain from 6 texts won and 4 lost per fold: the runs cannot be told apart, the shorter wins
-    swaps = [{**short, 32: np.concatenate([_right(44, 48), np.ones(6, bool), np.zeros(10, bool)])}] * 2
-    assert pick(swaps)[1][32] == pick(gains)[1][32] == 50 / 64 and pick(swaps)[0] == 8
-    # the question-type case: a longer run far better than the short one
-    far = [
-        {4: _right(11, 24), 8: _right(14, 24), 16: _right(18, 24), 32: _right(17, 24)},
-        {4: _right(12, 24), 16: _right(19, 24)},
-    ]
-    assert pick(far)[0] == 16
+    assert steps == 8  # 0.75 ± 0.014 over 1,000 texts: 0.55 is far below
+    assert pick(folds, n_held_out=4)[0] == 4  # over 4 texts the error is 0.22: 0.55 is within it
+    assert pick([{4: 0.7, 8: 0.7}], 1000)[0] == 4  # a tie: the shorter run
+    assert pick([{4: 0.5}, {8: 0.9}], 1000) == (4, {4: 0.7, 8: 0.7})  # a fold not yet at 4: its first score
+    # the question-type case: a longer run far better than the short one is chosen even over 48 texts
+    assert pick([{4: 0.45, 8: 0.6, 16: 0.75, 32: 0.7}, {4: 0.5, 8: 0.65, 16: 0.8}], 48)[0] == 16
 
 
 def test_a_fold_goes_on_only_while_a_longer_run_beats_its_best():

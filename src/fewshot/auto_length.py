@@ -11,9 +11,9 @@ constant serves both, so the length is measured on the task's own labelled texts
    checkpoints of 4, 8, 16, ... steps (up to ``auto_max_steps``) a logistic-regression head is fitted on
    the training folds' embeddings and scored on the held-out fold's texts. A fold stops at the first
    checkpoint that does not beat its best so far (a longer run would over-fit, at twice the cost).
-3. The shortest run whose held-out accuracy is within one standard error of the best run's wins (the
-   one-standard-error rule, with the error of the paired difference: both runs label the same held-out
-   texts); a fold that stopped early carries its last score forward. Fold steps are scaled
+3. The shortest run whose mean held-out accuracy is within one standard error of the best mean wins (the
+   one-standard-error rule: a few dozen held-out texts cannot tell closer runs apart, and a longer run
+   risks over-fitting); a fold that stopped early carries its last score forward. Fold steps are scaled
    to the whole set by groups per epoch, so the chosen length trains each text as often as it was
    validated; the whole set then trains that long at the same constant rate (no warm-up, no decay).
 
@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from fewshot.arguments import TrainingArguments
+from fewshot.metrics import standard_error
 
 FIRST_CHECKPOINT = 4  # grouped steps; checkpoints double from here
 # the rate the folds train at, and so the chosen run too: constant from the first step, no warm-up (a
@@ -85,6 +86,10 @@ def correct(body, train_texts, train_labels, held_texts, held_labels, seed: int)
     return head.predict(encoded[n:]) == np.asarray(held_labels)
 
 
+def _score(body, train_texts, train_labels, held_texts, held_labels, seed: int) -> float:
+    return float(correct(body, train_texts, train_labels, held_texts, held_labels, seed).mean())
+
+
 def choose_steps(
     train: Callable,
     body,
@@ -102,7 +107,7 @@ def choose_steps(
     texts = [str(t) for t in labeled["text"]]
     labels = np.asarray([str(v) for v in labeled["label"]], dtype=object)
     groups_all = groups_per_epoch(pairs, args.batch_size)
-    scaled: list[dict[int, np.ndarray]] = []
+    scaled: list[dict[int, float]] = []
     for train_rows, held_rows in fold_indices(list(labels), folds, args.seed):
         keep = {texts[i] for i in train_rows}
         fold_pairs = pairs[pairs["sentence_1"].isin(keep) & pairs["sentence_2"].isin(keep)]
@@ -112,7 +117,7 @@ def choose_steps(
         scale = groups_all / groups_per_epoch(fold_pairs, args.batch_size)
         fold_max = max(1, int(round(max_steps / scale)))
         points = checkpoints(fold_max, min(FIRST_CHECKPOINT, fold_max))
-        scores: dict[int, np.ndarray] = {}  # fold steps -> which held-out texts the probe labels right
+        scores: dict[int, float] = {}
         fold_body = copy.deepcopy(body)
 
         def at_step(
@@ -120,7 +125,7 @@ def choose_steps(
         ) -> bool:
             if step not in points:
                 return False
-            scores[step] = correct(
+            scores[step] = _score(
                 fold_body,
                 [texts[i] for i in train_rows],
                 labels[train_rows],
@@ -128,8 +133,8 @@ def choose_steps(
                 labels[held_rows],
                 args.seed,
             )
-            earlier = [v.mean() for k, v in scores.items() if k < step]
-            return bool(earlier) and not improves(float(scores[step].mean()), max(earlier))
+            earlier = [v for k, v in scores.items() if k < step]
+            return bool(earlier) and not improves(scores[step], max(earlier))
 
         # constant rate from the first step: a prefix of this run is a shorter run
         fold_args = replace(args, num_epochs=1, max_steps=points[-1], warmup_proportion=0.0)
@@ -138,7 +143,7 @@ def choose_steps(
         scaled.append({max(1, int(round(s * scale))): v for s, v in scores.items()})
     if not scaled:
         return LengthChoice(steps=max_steps, scores={}, folds=0)
-    steps, mean = pick(scaled)
+    steps, mean = pick(scaled, len(texts))
     return LengthChoice(steps=steps, scores=mean, folds=len(scaled))
 
 
@@ -148,33 +153,23 @@ def improves(score: float, best: float) -> bool:
     return score > best + 1e-9
 
 
-def pick(folds: list[dict[int, np.ndarray]]) -> tuple[int, dict[int, float]]:
-    """(the chosen steps, the mean score per steps) of per-fold ``{steps: which held-out texts the probe
-    labels right}``.
+def pick(folds: list[dict[int, float]], n_held_out: int) -> tuple[int, dict[int, float]]:
+    """(the chosen steps, the mean score per steps) of per-fold ``{steps: held-out accuracy}``.
 
-    Every steps any fold reached is a candidate; a fold that stopped before it carries its last checkpoint
-    forward (it stopped because a longer run scored no better). The best run is the one with the highest
-    mean accuracy over the folds; the choice is the shortest run whose deficit to it is within one standard
-    error, the error of the *paired* difference: both runs label the same held-out texts, so it is the
-    spread of per-text differences (``d = right by the best - right by the shorter``; ``mean(d) <=
-    std(d) / sqrt(n)``) that says whether they can be told apart, not the error of one accuracy, which
-    also counts the many texts both runs label alike.
+    Every steps any fold reached is a candidate; a fold that stopped before it carries its last score
+    forward (it stopped because a longer run scored no better). The choice follows the one-standard-error
+    rule of cross-validation: the shortest run whose mean is within one standard error of the best's
+    (``sqrt(p (1 - p) / n_held_out)`` for the best accuracy p over ``n_held_out`` held-out texts), since a
+    few dozen held-out texts cannot tell runs closer than that apart, and a longer run risks over-fitting.
     """
     candidates = sorted({s for fold in folds for s in fold})
-
-    def at(s: int) -> list[np.ndarray]:
-        out = []
+    mean = {}
+    for s in candidates:
+        per_fold = []
         for fold in folds:
             reached = [k for k in fold if k <= s]
-            out.append(np.asarray(fold[max(reached)] if reached else fold[min(fold)], dtype=float))
-        return out
-
-    mean = {s: round(float(np.mean([right.mean() for right in at(s)])), 6) for s in candidates}
-    best = min(candidates, key=lambda s: (-mean[s], s))
-    top = np.concatenate(at(best))
-
-    def within(s: int) -> bool:
-        d = top - np.concatenate(at(s))
-        return not d.any() or d.mean() <= d.std(ddof=1) / np.sqrt(len(d)) + 1e-9
-
-    return min(s for s in candidates if within(s)), mean
+            per_fold.append(fold[max(reached)] if reached else fold[min(fold)])
+        mean[s] = round(float(np.mean(per_fold)), 6)
+    best = max(mean.values())
+    error = standard_error(best, n_held_out)
+    return min(s for s, v in mean.items() if v >= best - error - 1e-9), mean
