@@ -15,6 +15,11 @@ once, with no early stop:
 A rule (which checkpoints, when a fold stops, how the length is picked from the fold scores) is then played
 over the records: the length it chooses, that length's held-out accuracy, and its cost (the folds' training
 seconds up to where they stopped, plus the chosen length's). The held-out texts are never the test split.
+A rule is (first checkpoint, stop, pick): checkpoints double from the first (a negative first: every
+recorded checkpoint from its magnitude); stop ``first`` (fewshot's), ``patience`` or ``none`` (see
+:func:`fold_run`); pick ``se`` (fewshot's: within one accuracy's standard error of the best mean),
+``half-se``, ``paired`` (within the standard error of the text-by-text difference to the best) or
+``argmax`` (the best mean).
 """
 
 from __future__ import annotations
