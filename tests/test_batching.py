@@ -1,4 +1,5 @@
 import numpy as np
+import pandas as pd
 import pytest
 from datasets import Dataset
 from tiny import make_texts
@@ -8,6 +9,7 @@ from fewshot.batching import (
     GroupBatchSampler,
     auto_steps,
     group_pairs,
+    pairs_dataset,
     resolve_epochs,
     text_codes,
     texts_per_class,
@@ -71,6 +73,32 @@ def test_group_size_below_two_is_a_clear_error():
 def test_text_codes_share_one_code_per_distinct_text():
     a, b = text_codes(["x", "y", "x"], ["y", "z", "z"])
     assert a[0] == a[2] == 0 and a[1] == b[0] and b[1] == b[2] and len({*a, *b}) == 3
+
+
+def test_text_codes_are_the_same_from_lists_series_and_arrow_chunks():
+    import pyarrow as pa
+
+    first, second = ["x", "y", "x", "q"], ["y", "z", "z", "w"]
+    chunked = pa.chunked_array([pa.array(["x", "y"]), pa.array(["x", "q"])])  # string chunks, one dictionary each
+    want = ([0, 1, 0, 2], [1, 3, 3, 4])  # numbered in order of first appearance, first column first
+    for a, b in [
+        (first, second),
+        (pd.Series(first), pd.Series(second, dtype=object)),
+        (chunked, pa.array(second, type=pa.large_string())),
+    ]:
+        codes = text_codes(a, b)
+        assert [c.tolist() for c in codes] == list(want) and all(c.dtype == np.int64 for c in codes)
+    assert [len(c) for c in text_codes([], [])] == [0, 0]
+
+
+def test_pairs_dataset_holds_the_pairs_and_hashes_their_content(texts):
+    pairs = text_pairs(generate_pairs(texts.label, seed=1), texts.text)
+    ds = pairs_dataset(pairs)
+    assert ds.column_names == ["sentence_1", "sentence_2", "label"] and len(ds) == len(pairs)
+    assert ds[3] == {k: pairs.iloc[3][k] for k in ds.column_names}
+    assert pairs_dataset(pairs.copy())._fingerprint == ds._fingerprint  # the same pairs: the same fingerprint
+    flipped = pairs.assign(label=1.0 - pairs.label)
+    assert pairs_dataset(flipped)._fingerprint != ds._fingerprint
 
 
 def test_sampler_batches_are_groups_and_each_epoch_deals_them_afresh(texts):

@@ -99,7 +99,9 @@ def _dataset(pairs: pd.DataFrame, labeled: pd.DataFrame | None, args: TrainingAr
         return Dataset.from_dict({"text": [str(t) for t in labeled["text"]], "label": codes.tolist()})
     if len(pairs) == 0:
         raise TrainingError("pairs: no pairs to train on. Fix: check the pairs stage output")
-    return Dataset.from_pandas(pairs[["sentence_1", "sentence_2", "label"]].reset_index(drop=True))
+    from fewshot.batching import pairs_dataset
+
+    return pairs_dataset(pairs)
 
 
 @contextmanager
