@@ -7,9 +7,9 @@ Cases: 64 texts per class x 77 classes (4,928 texts): ``generate_pairs`` with se
 ``oversampling`` (23,969,792 pairs: every one of the 11,984,896 negative candidates once, the positives
 cycled to as many) and with ``num_iterations=20`` (197,120 pairs); the oversampling pairs on to what body
 training holds (``text_pairs``, the trainer's dataset, the grouped batch sampler's text codes and its first
-epoch's groups); distillation pairs of 10,000 unlabelled
-texts (``fewshot.distill.teacher_pairs`` on random 384-d embeddings) for the default 8,000 pairs and for
-1,000,000. Each case reports the peak RSS of its process and the baseline (after imports, before the work).
+epoch's groups); distillation pairs of 10,000 unlabelled texts (``fewshot.distill.teacher_pairs`` on random
+384-d embeddings) for the default 8,000 pairs and for 1,000,000. Each case reports the peak RSS of its process
+and the baseline (after imports, before the work).
 """
 
 from __future__ import annotations

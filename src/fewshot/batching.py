@@ -65,8 +65,8 @@ def pairs_dataset(pairs):
     """The trainer's dataset of text pairs (``sentence_1``, ``sentence_2``, ``label``), on Arrow buffers.
 
     Given no fingerprint, ``datasets`` makes one by pickling the whole table: for 23 million pairs
-    (banking77 at 64 texts per class) two more copies of every text and most of a minute. The fingerprint
-    here hashes the table's schema and buffers where they lie.
+    (banking77 at 64 texts per class) gigabytes beyond the table itself (bench/pairs_memory.py). The
+    fingerprint here hashes the table's schema and buffers where they lie.
     """
     import hashlib
 
