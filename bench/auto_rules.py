@@ -8,7 +8,8 @@ once, with no early stop:
 
 - each fold of ``auto``'s cross-validation (``fewshot.auto_length``: the same folds, pairs, probe head and
   constant rate) trained to ``train.auto_max_steps`` whole-set steps, with which held-out texts the probe
-  labels right at every checkpoint of a fine grid (2, 3, 4, 6, 8, 12, ... fold steps);
+  labels right, and the probability it gives each one's true label, at every checkpoint of a fine grid
+  (2, 3, 4, 6, 8, 12, ... fold steps);
 - the whole few-shot set trained at the same constant rate, with its accuracy (the shipped head) on the
   ``--validation`` held-out train texts at every whole-set length a fold checkpoint maps to.
 
@@ -19,7 +20,9 @@ A rule is (first checkpoint, stop, pick): checkpoints double from the first (a n
 recorded checkpoint from its magnitude); stop ``first`` (fewshot's), ``patience`` or ``none`` (see
 :func:`fold_run`); pick ``se`` (fewshot's: within one accuracy's standard error of the best mean),
 ``half-se``, ``paired`` (within the standard error of the text-by-text difference to the best) or
-``argmax`` (the best mean).
+``argmax`` (the best mean). Each rule is played on the fold accuracies and again on the probe's mean
+log-likelihood of the true labels (rule ``..., loglik``; a smoother score than accuracy over a few dozen
+texts: its ``se`` is the standard error of the mean over the held-out texts).
 """
 
 from __future__ import annotations
@@ -44,7 +47,7 @@ def record(task: str, num_samples: int, seed: int, args) -> dict:
     import torch
     from vs_setfit import MODEL, _evaluate, _load, _params
 
-    from fewshot.auto_length import SCHEDULE, correct, fold_indices
+    from fewshot.auto_length import SCHEDULE, fold_indices, probe
     from fewshot.batching import groups_per_epoch
     from fewshot.model import FewShotModel
     from fewshot.pairs import generate_pairs, text_pairs
@@ -69,14 +72,17 @@ def record(task: str, num_samples: int, seed: int, args) -> dict:
         scale = groups_all / groups_per_epoch(fold_pairs, train_args.batch_size)
         fold_max = max(1, int(round(max_steps / scale)))
         points = sorted({p for p in GRID if p < fold_max} | {fold_max})
-        fold = {"scale": scale, "n_held": len(held_rows), "correct": {}, "seconds": {}}
+        fold = {"scale": scale, "n_held": len(held_rows), "correct": {}, "p_true": {}, "seconds": {}}
         fold_body, clock = copy.deepcopy(body), {"train": 0.0, "mark": time.perf_counter()}
 
         def at_step(step, fold_body=fold_body, fold=fold, points=points, clock=clock, tr=train_rows, ho=held_rows):
             if step in points:
                 clock["train"] += time.perf_counter() - clock["mark"]
-                right = correct(fold_body, [texts[i] for i in tr], labels[tr], [texts[i] for i in ho], labels[ho], seed)
+                right, p_true = probe(
+                    fold_body, [texts[i] for i in tr], labels[tr], [texts[i] for i in ho], labels[ho], seed
+                )
                 fold["correct"][str(step)] = right.astype(int).tolist()
+                fold["p_true"][str(step)] = [round(float(p), 5) for p in p_true]
                 clock["train"] += time.perf_counter() - clock["mark"]  # the search scores as it goes
                 fold["seconds"][str(step)] = round(clock["train"], 2)
                 clock["mark"] = time.perf_counter()
@@ -108,11 +114,20 @@ def record(task: str, num_samples: int, seed: int, args) -> dict:
 
 
 # ----------------------------------------------------------------------------------------- the rules
-def fold_run(fold: dict, first: int, stop: str, dense: bool = False) -> dict[int, np.ndarray]:
-    """The checkpoints a fold reaches (fold steps -> correctness) under a stop rule: ``first``: it stops at
-    the first checkpoint that does not beat its best (fewshot's); ``patience``: at the second in a row;
-    ``none``: it runs to the end. Checkpoints double from ``first``, the last recorded one always tried;
-    ``dense``: every recorded one from ``first`` (steps growing by half: 4, 6, 8, 12, ...)."""
+def per_text(fold: dict, step: int, metric: str) -> np.ndarray:
+    """A fold's held-out texts at a checkpoint, one score each (higher is better): ``accuracy``: right (1) or
+    wrong (0); ``loglik``: the log of the probability the probe gives the true label (floored at 1e-4)."""
+    if metric == "accuracy":
+        return np.asarray(fold["correct"][str(step)], dtype=float)
+    return np.log(np.maximum(np.asarray(fold["p_true"][str(step)], dtype=float), 1e-4))
+
+
+def fold_run(fold: dict, first: int, stop: str, dense: bool = False, metric: str = "accuracy") -> dict[int, np.ndarray]:
+    """The checkpoints a fold reaches (fold steps -> per-text scores, :func:`per_text`) under a stop rule:
+    ``first``: it stops at the first checkpoint whose mean does not beat its best (fewshot's); ``patience``:
+    at the second in a row; ``none``: it runs to the end. Checkpoints double from ``first``, the last
+    recorded one always tried; ``dense``: every recorded one from ``first`` (steps growing by half: 4, 6, 8,
+    12, ...)."""
     recorded = sorted(int(k) for k in fold["correct"])
     if dense:  # every recorded checkpoint from the first: 4, 6, 8, 12, 16, ...
         points = [p for p in recorded if p >= min(first, recorded[-1])]
@@ -122,9 +137,9 @@ def fold_run(fold: dict, first: int, stop: str, dense: bool = False) -> dict[int
             points.append(p)
             p *= 2
         points.append(recorded[-1])
-    reached, best, misses = {}, -1.0, 0
+    reached, best, misses = {}, -np.inf, 0
     for p in points:
-        right = np.asarray(fold["correct"][str(p)], dtype=float)
+        right = per_text(fold, p, metric)
         reached[p] = right
         if right.mean() > best + 1e-9:
             best, misses = right.mean(), 0
@@ -135,13 +150,13 @@ def fold_run(fold: dict, first: int, stop: str, dense: bool = False) -> dict[int
     return reached
 
 
-def play(rec: dict, first: int, stop: str, pick: str) -> dict:
+def play(rec: dict, first: int, stop: str, pick: str, metric: str = "accuracy") -> dict:
     dense = first < 0  # a negative first checkpoint: the dense grid from its magnitude
-    runs = [(fold, fold_run(fold, abs(first), stop, dense)) for fold in rec["folds"]]
+    runs = [(fold, fold_run(fold, abs(first), stop, dense, metric)) for fold in rec["folds"]]
     scaled = [{max(1, int(round(s * fold["scale"]))): right for s, right in run.items()} for fold, run in runs]
     candidates = sorted({s for fold in scaled for s in fold})
 
-    def pooled(s):  # every held-out text's correctness at whole-set length s (a fold that stopped: carried)
+    def pooled(s):  # every held-out text's score at whole-set length s (a fold that stopped: carried)
         parts = []
         for fold in scaled:
             reached = [k for k in fold if k <= s]
@@ -154,7 +169,10 @@ def play(rec: dict, first: int, stop: str, pick: str) -> dict:
     if pick == "argmax":
         chosen = best
     elif pick in ("se", "half-se"):
-        error = np.sqrt(mean[best] * (1 - mean[best]) / n) * (0.5 if pick == "half-se" else 1.0)
+        top = np.concatenate(pooled(best))
+        # accuracy: one accuracy's error; a log-likelihood: the standard error of its mean over the texts
+        sd = np.sqrt(mean[best] * (1 - mean[best])) if metric == "accuracy" else top.std(ddof=1)
+        error = sd / np.sqrt(n) * (0.5 if pick == "half-se" else 1.0)
         chosen = min(s for s in candidates if mean[s] >= mean[best] - error - 1e-9)
     elif pick == "paired":  # the shortest run whose deficit to the best is within its paired standard error
         top = np.concatenate(pooled(best))
@@ -180,6 +198,12 @@ RULES = [(4, "first", "se"), (4, "first", "paired"), (4, "first", "half-se"), (4
 RULES += [(4, stop, pick) for stop in ("patience", "none") for pick in ("se", "paired", "argmax")]
 RULES += [(2, "first", "se"), (2, "patience", "paired")]
 RULES += [(-4, stop, pick) for stop in ("first", "patience") for pick in ("se", "paired", "argmax")]  # dense
+# the same rules on the probe's log-likelihood of the true labels (a recorded "p_true" is needed)
+LOGLIK_RULES = [(first, stop, pick, "loglik") for first, stop, pick in RULES]
+
+
+def rules_for(records: list[dict]) -> list[tuple]:
+    return RULES + (LOGLIK_RULES if all("p_true" in f for r in records for f in r["folds"]) else [])
 
 
 def report(records: list[dict]) -> str:
@@ -197,13 +221,14 @@ def report(records: list[dict]) -> str:
             row.append(f"{statistics.mean(vals):.4f}" if None not in vals else "–")
         lines += ["| mean accuracy | " + " | ".join(row) + " |", ""]
         lines.append(
-            "| rule (first checkpoint, stop, pick) | steps chosen | accuracy | mean | train s (search + chosen) |"
+            "| rule (first checkpoint, stop, pick[, metric]) | steps chosen | accuracy | mean "
+            "| train s (search + chosen) |"
         )
         lines.append("|---|---|---|---|---|")
-        for rule in RULES:
+        for rule in rules_for(recs):
             played = [play(r, *rule) for r in recs]
             lines.append(
-                f"| {rule[0]}, {rule[1]}, {rule[2]} | {', '.join(str(p['steps']) for p in played)} | "
+                f"| {', '.join(str(x) for x in rule)} | {', '.join(str(p['steps']) for p in played)} | "
                 f"{', '.join(format(p['accuracy'], '.3f') for p in played)} | "
                 f"{statistics.mean(p['accuracy'] for p in played):.4f} | "
                 f"{statistics.mean(p['train_s'] for p in played):.0f} |"
@@ -215,10 +240,10 @@ def summary(records: list[dict]) -> str:
     """Each rule's mean accuracy over every task and size recorded (each cell: the mean of its seeds)."""
     cells = _groups(records)
     lines = ["\n| rule | " + " | ".join(f"{t} {k}" for t, k in cells) + " | mean |", "|---" * (len(cells) + 2) + "|"]
-    for rule in RULES:
+    for rule in rules_for(records):
         means = [statistics.mean(play(r, *rule)["accuracy"] for r in recs) for recs in cells.values()]
         lines.append(
-            f"| {rule[0]}, {rule[1]}, {rule[2]} | "
+            f"| {', '.join(str(x) for x in rule)} | "
             + " | ".join(f"{m:.4f}" for m in means)
             + f" | {statistics.mean(means):.4f} |"
         )

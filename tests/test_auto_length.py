@@ -5,7 +5,7 @@ import pytest
 from tiny import PROBE
 
 from fewshot.arguments import TrainingArguments
-from fewshot.auto_length import checkpoints, choose_steps, fold_indices, improves, pick
+from fewshot.auto_length import checkpoints, choose_steps, fold_indices, improves, pick, probe
 from fewshot.pairs import generate_pairs, text_pairs
 from fewshot.sources import load_body
 from fewshot.training import train_body
@@ -46,6 +46,18 @@ def test_a_fold_goes_on_only_while_a_longer_run_beats_its_best():
     assert improves(0.844, 0.828)  # the default task: 8 steps beat 4 by less than one standard error
     assert not improves(0.5, 0.55)
     assert not improves(1.0, 1.0)  # a tie: no better
+
+
+def test_the_probe_gives_each_held_out_text_its_true_label_probability(tiny_body, texts):
+    train, held = texts.iloc[::2], texts.iloc[1::2]
+    held_labels = list(held.label[:-1]) + ["a label no training text has"]
+    right, p_true = probe(tiny_body, train.text, train.label, held.text, held_labels, seed=0)
+    assert right.dtype == bool and len(right) == len(p_true) == len(held)
+    assert np.all((p_true >= 0) & (p_true <= 1))
+    assert p_true[-1] == 0.0 and not right[-1]  # a label the probe never saw: probability 0, labelled wrong
+    n_classes = texts.label.nunique()
+    assert np.all(p_true[right] >= 1 / n_classes - 1e-9)  # labelled right: the true label has the most mass
+    assert np.all(p_true[~right][:-1] <= 0.5 + 1e-9)  # labelled wrong: another label has more
 
 
 def test_the_search_is_deterministic_and_leaves_the_body_untouched(tiny_body_dir, texts):

@@ -73,6 +73,12 @@ def fold_indices(labels: list, folds: int, seed: int) -> list[tuple[np.ndarray, 
 def correct(body, train_texts, train_labels, held_texts, held_labels, seed: int) -> np.ndarray:
     """Which held-out texts a probe head, fitted on the training texts' embeddings by ``body``, labels right
     (booleans, in the order of ``held_texts``)."""
+    return probe(body, train_texts, train_labels, held_texts, held_labels, seed)[0]
+
+
+def probe(body, train_texts, train_labels, held_texts, held_labels, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(which held-out texts the probe labels right, the probability it gives each one's true label) for a
+    probe head fitted on the training texts' embeddings by ``body``."""
     from sklearn.linear_model import LogisticRegression
 
     from fewshot.arguments import HEAD_PARAMS
@@ -83,7 +89,12 @@ def correct(body, train_texts, train_labels, held_texts, held_labels, seed: int)
     # a fixed probe, C=1 (the head's C: auto would nest a cross-validation in every fold's scoring)
     head = LogisticRegression(C=1.0, max_iter=HEAD_PARAMS["logistic_regression"]["max_iter"], random_state=seed)
     head.fit(encoded[:n], train_labels)
-    return head.predict(encoded[n:]) == np.asarray(held_labels)
+    proba = head.predict_proba(encoded[n:])
+    held = np.asarray(held_labels)
+    column = {label: i for i, label in enumerate(head.classes_)}
+    # a held-out label no training text has gets probability 0 (it can only be labelled wrong)
+    p_true = np.array([proba[i, column[y]] if y in column else 0.0 for i, y in enumerate(held)])
+    return head.predict(encoded[n:]) == held, p_true
 
 
 def _score(body, train_texts, train_labels, held_texts, held_labels, seed: int) -> float:
