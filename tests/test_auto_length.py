@@ -102,6 +102,19 @@ def test_auto_trains_the_whole_set_at_the_rate_it_validated(tiny_body_dir, texts
     assert not np.allclose(bodies["constant"], bodies["linear"])
 
 
+def test_a_batch_loss_cross_validates_its_length_in_labelled_batches(tiny_body_dir, texts):
+    # SupConLoss trains on labelled batches of the texts, not on pairs: each fold trains on its own texts,
+    # and the length it chooses is trained (without the search, auto would be a single pass over the texts)
+    args = TrainingArguments(loss="SupConLoss", batch_size=12, body_learning_rate=1e-3, auto_max_steps=16, seed=2)
+    result = train_body(load_body(str(tiny_body_dir)), None, args, labeled=texts)  # no pairs: not needed
+    assert result.auto is not None and result.auto.folds == 2
+    assert result.steps == result.auto.steps and result.auto.steps in result.auto.scores
+    # each fold holds half the texts: half the batches per epoch, so a fold step counts as two whole-set steps
+    assert min(result.auto.scores) == 8 and set(result.auto.scores) <= {8, 16}
+    single_pass = train_body(load_body(str(tiny_body_dir)), None, args, labeled=texts, auto_folds=1)
+    assert single_pass.auto is None and single_pass.steps == -(-len(texts) // 12)
+
+
 @pytest.mark.parametrize(
     "change", [{"num_epochs": 3}, {"max_steps": 3}, {"batching": "pairs"}, {"auto_folds": 1}, "no texts"]
 )

@@ -139,8 +139,9 @@ class TrainingArguments:
     ``batching``: ``groups`` (an epoch deals every few-shot text once into groups of at most
     ``batch_size`` texts; a step trains one group with all its listed pairs) or ``pairs`` (setfit's way:
     an epoch is one pass over the pairs, ``batch_size`` pairs a step). ``num_epochs``: the training length,
-    or ``auto``: with ``groups`` and labelled texts, the steps that score best in ``auto_folds``-fold
-    cross-validation on them, trying 4, 8, 16, ... up to ``auto_max_steps`` (:mod:`fewshot.auto_length`);
+    or ``auto``: with ``groups`` (or a batch loss) and labelled texts, the steps that score best in
+    ``auto_folds``-fold cross-validation on them, trying 4, 8, 16, ... up to ``auto_max_steps``
+    (:mod:`fewshot.auto_length`);
     otherwise a rule of thumb read from the pairs (:func:`fewshot.batching.resolve_epochs`). The choice is
     recorded, and trained at the constant rate the search validated (``warmup_proportion`` and the linear
     decay apply when the length is given). ``max_steps``, when positive, overrides it.

@@ -7,15 +7,17 @@ constant serves both, so the length is measured on the task's own labelled texts
 
 1. The few-shot texts are split into ``auto_folds`` stratified folds (seeded).
 2. For each fold, a copy of the untrained body trains on the pairs among the other folds' texts, in
-   grouped steps at the run's learning rate (constant, so a prefix of the run is a shorter run). At
-   checkpoints of 4, 8, 16, ... steps (up to ``auto_max_steps``) a logistic-regression head is fitted on
-   the training folds' embeddings and scored on the held-out fold's texts. A fold stops at the first
+   grouped steps (a batch loss: on the other folds' texts, in labelled batches) at the run's learning
+   rate (constant, so a prefix of the run is a shorter run). At checkpoints of 4, 8, 16, ... steps (up
+   to ``auto_max_steps``) a logistic-regression head is fitted on the training folds' embeddings and
+   scored on the held-out fold's texts. A fold stops at the first
    checkpoint that does not beat its best so far (a longer run would over-fit, at twice the cost).
 3. The shortest run whose mean held-out accuracy is within one standard error of the best mean wins (the
    one-standard-error rule: a few dozen held-out texts cannot tell closer runs apart, and a longer run
    risks over-fitting); a fold that stopped early carries its last score forward. Fold steps are scaled
-   to the whole set by groups per epoch, so the chosen length trains each text as often as it was
-   validated; the whole set then trains that long at the same constant rate (no warm-up, no decay).
+   to the whole set by groups (or labelled batches) per epoch, so the chosen length trains each text as
+   often as it was validated; the whole set then trains that long at the same constant rate (no warm-up,
+   no decay).
 
 Grouped steps over a few dozen texts are cheap, so the search costs a few runs' worth of steps. The
 choice and every score are returned (and recorded beside the body and in MLflow).
@@ -104,7 +106,7 @@ def _score(body, train_texts, train_labels, held_texts, held_labels, seed: int) 
 def choose_steps(
     train: Callable,
     body,
-    pairs: pd.DataFrame,
+    pairs: pd.DataFrame | None,
     labeled: pd.DataFrame,
     args: TrainingArguments,
     folds: int,
@@ -112,20 +114,31 @@ def choose_steps(
 ) -> LengthChoice:
     """The grouped steps to train ``body`` for on ``pairs`` (see the module's description). ``body`` is not
     changed: each fold trains a copy, with ``train`` (:func:`fewshot.training.train_body`, which calls this).
-    ``labeled``: the few-shot texts (``text``, ``label``) of the pairs."""
+    ``labeled``: the few-shot texts (``text``, ``label``) of the pairs (a batch loss trains on them; its
+    ``pairs`` are not read and may be None)."""
     from fewshot.batching import groups_per_epoch
+    from fewshot.losses import is_batch_loss
 
     texts = [str(t) for t in labeled["text"]]
     labels = np.asarray([str(v) for v in labeled["label"]], dtype=object)
-    groups_all = groups_per_epoch(pairs, args.batch_size)
+    batch_loss = is_batch_loss(args.loss)
+
+    def steps_per_epoch(fold_pairs: pd.DataFrame, n_texts: int) -> int:
+        # a batch loss trains labelled batches of batch_size texts; grouped pairs, groups of them
+        return -(-n_texts // args.batch_size) if batch_loss else groups_per_epoch(fold_pairs, args.batch_size)
+
+    steps_all = steps_per_epoch(pairs, len(texts))
     scaled: list[dict[int, float]] = []
     for train_rows, held_rows in fold_indices(list(labels), folds, args.seed):
-        keep = {texts[i] for i in train_rows}
-        fold_pairs = pairs[pairs["sentence_1"].isin(keep) & pairs["sentence_2"].isin(keep)]
-        if len(fold_pairs) == 0:
-            continue
+        if batch_loss:
+            fold_pairs = pairs  # not read: a batch loss trains on the fold's texts
+        else:
+            keep = {texts[i] for i in train_rows}
+            fold_pairs = pairs[pairs["sentence_1"].isin(keep) & pairs["sentence_2"].isin(keep)]
+            if len(fold_pairs) == 0:
+                continue
         # a fold step trains as many texts as a whole-set step; scale so each text trains as often
-        scale = groups_all / groups_per_epoch(fold_pairs, args.batch_size)
+        scale = steps_all / steps_per_epoch(fold_pairs, len(train_rows))
         fold_max = max(1, int(round(max_steps / scale)))
         points = checkpoints(fold_max, min(FIRST_CHECKPOINT, fold_max))
         scores: dict[int, float] = {}
@@ -149,7 +162,8 @@ def choose_steps(
 
         # constant rate from the first step: a prefix of this run is a shorter run
         fold_args = replace(args, num_epochs=1, max_steps=points[-1], warmup_proportion=0.0)
-        train(fold_body, fold_pairs, fold_args, stop_at=at_step, schedule=SCHEDULE)
+        fold_texts = labeled.iloc[train_rows]  # a batch loss trains on them, grouped pairs on fold_pairs
+        train(fold_body, fold_pairs, fold_args, labeled=fold_texts, stop_at=at_step, schedule=SCHEDULE)
         del fold_body
         scaled.append({max(1, int(round(s * scale))): v for s, v in scores.items()})
     if not scaled:

@@ -139,9 +139,9 @@ def train_body(
     ``schedule``: the learning-rate schedule after warm-up (transformers' ``lr_scheduler_type``); with
     ``num_epochs: auto``, the constant rate without warm-up its search validated.
 
-    ``num_epochs: auto`` with grouped batches and labelled texts: the length is chosen by k-fold
-    cross-validation on them (:mod:`fewshot.auto_length`), and ``TrainResult.auto`` holds the choice and
-    the scores that made it.
+    ``num_epochs: auto`` with grouped batches (or a batch loss) and labelled texts: the length is chosen by
+    k-fold cross-validation on them (:mod:`fewshot.auto_length`), and ``TrainResult.auto`` holds the choice
+    and the scores that made it.
     """
     import time
 
@@ -276,13 +276,16 @@ def fit(
 
 
 def _cross_validates(args: TrainingArguments, batching: str, labeled: pd.DataFrame | None) -> bool:
-    """Whether ``num_epochs: auto`` is decided by cross-validation: grouped batches, no ``max_steps``, and
-    single-label few-shot texts with at least two per class (else :func:`fewshot.batching.resolve_epochs`'
-    rule of thumb)."""
+    """Whether ``num_epochs: auto`` is decided by cross-validation: grouped batches or a batch loss, no
+    ``max_steps``, and single-label few-shot texts with at least two per class (else
+    :func:`fewshot.batching.resolve_epochs`' rule of thumb)."""
     from fewshot.arguments import AUTO
     from fewshot.labels import any_multi_label
+    from fewshot.losses import is_batch_loss
 
-    if args.num_epochs != AUTO or batching != "groups" or args.max_steps > 0 or args.auto_folds < 2:
+    if args.num_epochs != AUTO or args.max_steps > 0 or args.auto_folds < 2:
+        return False
+    if batching != "groups" and not is_batch_loss(args.loss):  # setfit's pair batches: one pass
         return False
     if labeled is None or len(labeled) == 0 or any_multi_label(labeled["label"]):
         return False
