@@ -118,7 +118,7 @@ def test_a_batch_loss_cross_validates_its_length_in_labelled_batches(tiny_body_d
 @pytest.mark.parametrize(
     "change", [{"num_epochs": 3}, {"max_steps": 3}, {"batching": "pairs"}, {"auto_folds": 1}, "no texts"]
 )
-def test_the_search_runs_only_for_auto_grouped_steps_with_labelled_texts(tiny_body, texts, change):
+def test_the_search_runs_only_for_auto_grouped_steps_or_a_batch_loss_with_labelled_texts(tiny_body, texts, change):
     pairs = text_pairs(generate_pairs(texts.label), texts.text)
     args = TrainingArguments(batch_size=16, auto_max_steps=8)
     if change == "no texts":  # the rule of thumb of fewshot.batching.resolve_epochs

@@ -10,8 +10,8 @@ constant serves both, so the length is measured on the task's own labelled texts
    grouped steps (a batch loss: on the other folds' texts, in labelled batches) at the run's learning
    rate (constant, so a prefix of the run is a shorter run). At checkpoints of 4, 8, 16, ... steps (up
    to ``auto_max_steps``) a logistic-regression head is fitted on the training folds' embeddings and
-   scored on the held-out fold's texts. A fold stops at the first
-   checkpoint that does not beat its best so far (a longer run would over-fit, at twice the cost).
+   scored on the held-out fold's texts. A fold stops at the first checkpoint that does not beat its best
+   so far (a longer run would over-fit, at twice the cost).
 3. The shortest run whose mean held-out accuracy is within one standard error of the best mean wins (the
    one-standard-error rule: a few dozen held-out texts cannot tell closer runs apart, and a longer run
    risks over-fitting); a fold that stopped early carries its last score forward. Fold steps are scaled
