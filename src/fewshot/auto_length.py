@@ -123,7 +123,7 @@ def choose_steps(
     labels = np.asarray([str(v) for v in labeled["label"]], dtype=object)
     batch_loss = is_batch_loss(args.loss)
 
-    def steps_per_epoch(fold_pairs: pd.DataFrame, n_texts: int) -> int:
+    def steps_per_epoch(fold_pairs: pd.DataFrame | None, n_texts: int) -> int:
         # a batch loss trains labelled batches of batch_size texts; grouped pairs, groups of them
         return -(-n_texts // args.batch_size) if batch_loss else groups_per_epoch(fold_pairs, args.batch_size)
 
@@ -131,7 +131,7 @@ def choose_steps(
     scaled: list[dict[int, float]] = []
     for train_rows, held_rows in fold_indices(list(labels), folds, args.seed):
         if batch_loss:
-            fold_pairs = pairs  # not read: a batch loss trains on the fold's texts
+            fold_pairs = None  # a batch loss trains on the fold's texts, not on pairs
         else:
             keep = {texts[i] for i in train_rows}
             fold_pairs = pairs[pairs["sentence_1"].isin(keep) & pairs["sentence_2"].isin(keep)]
